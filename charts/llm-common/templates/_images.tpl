@@ -1,0 +1,44 @@
+{{/*
+Images.
+*/}}
+
+{{/*
+llm-common.images.image: "<registry>/<repository>:<tag>[@<digest>]".
+The registry is global.imageRegistry when set (air-gapped mirrors), else image.registry; the tag defaults to
+the chart's appVersion, which is the engine version whose flags the chart renders and was tested against.
+Usage: {{ include "llm-common.images.image" (dict "image" .Values.image "context" .) }}
+*/}}
+{{- define "llm-common.images.image" -}}
+{{- $img := .image -}}
+{{- $global := .context.Values.global | default dict -}}
+{{- $registry := $global.imageRegistry | default $img.registry -}}
+{{- if not $img.repository -}}
+{{- fail (printf "%s: image.repository is required (for example vllm/vllm-openai)" .context.Chart.Name) -}}
+{{- end -}}
+{{- $ref := $img.repository -}}
+{{- if $registry -}}{{- $ref = printf "%s/%s" $registry $img.repository -}}{{- end -}}
+{{- $tag := $img.tag | default .context.Chart.AppVersion | toString -}}
+{{- if $img.digest -}}
+{{- printf "%s:%s@%s" $ref $tag $img.digest -}}
+{{- else -}}
+{{- printf "%s:%s" $ref $tag -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+llm-common.images.pullSecrets: the pod's imagePullSecrets, from global.imagePullSecrets and .Values.imagePullSecrets
+(both lists of names). Renders nothing when there are none.
+Usage: {{- include "llm-common.images.pullSecrets" . | nindent 6 }}
+*/}}
+{{- define "llm-common.images.pullSecrets" -}}
+{{- $names := list -}}
+{{- range (concat ((.Values.global | default dict).imagePullSecrets | default list) (.Values.imagePullSecrets | default list)) -}}
+{{- if kindIs "map" . -}}{{- $names = append $names .name -}}{{- else -}}{{- $names = append $names . -}}{{- end -}}
+{{- end -}}
+{{- if $names }}
+imagePullSecrets:
+{{- range ($names | uniq) }}
+  - name: {{ . }}
+{{- end }}
+{{- end -}}
+{{- end -}}

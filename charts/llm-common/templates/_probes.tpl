@@ -1,0 +1,48 @@
+{{/*
+Probes for an engine container.
+
+LLM engines do not open (or do not answer on) their port until the weights are loaded, which takes from
+seconds (8B on a warm volume) to 10+ minutes (70B downloaded from the Hub). Kubernetes runs no liveness or
+readiness probe until the startup probe has passed, so the startup probe carries the whole load-time budget
+(probes.startup.budgetSeconds) and liveness can stay tight without killing a pod mid-load.
+
+Values read (schemas/probes.schema.yaml):
+  probes.port                          named container port the probes hit (default http)
+  probes.startup.path|budgetSeconds|periodSeconds|timeoutSeconds
+  probes.readiness.path|periodSeconds|timeoutSeconds|failureThreshold|successThreshold
+  probes.liveness.path|periodSeconds|timeoutSeconds|failureThreshold
+Usage: {{- include "llm-common.probes.container" . | nindent 10 }}
+*/}}
+{{- define "llm-common.probes.container" -}}
+{{- $p := .Values.probes -}}
+{{- $port := $p.port | default "http" -}}
+{{- $s := $p.startup -}}
+{{- $budget := int $s.budgetSeconds -}}
+{{- $period := int ($s.periodSeconds | default 10) -}}
+{{- if lt $budget $period -}}
+{{- fail (printf "probes.startup.budgetSeconds: %d is shorter than probes.startup.periodSeconds (%d); give the model at least one probe period to load" $budget $period) -}}
+{{- end }}
+startupProbe:
+  httpGet:
+    path: {{ $s.path }}
+    port: {{ $port }}
+  periodSeconds: {{ $period }}
+  timeoutSeconds: {{ int ($s.timeoutSeconds | default 5) }}
+  # ceil(budgetSeconds / periodSeconds): the pod gets {{ $budget }}s to load the model.
+  failureThreshold: {{ div (add $budget $period -1) $period }}
+readinessProbe:
+  httpGet:
+    path: {{ $p.readiness.path }}
+    port: {{ $port }}
+  periodSeconds: {{ int ($p.readiness.periodSeconds | default 5) }}
+  timeoutSeconds: {{ int ($p.readiness.timeoutSeconds | default 5) }}
+  failureThreshold: {{ int ($p.readiness.failureThreshold | default 3) }}
+  successThreshold: {{ int ($p.readiness.successThreshold | default 1) }}
+livenessProbe:
+  httpGet:
+    path: {{ $p.liveness.path }}
+    port: {{ $port }}
+  periodSeconds: {{ int ($p.liveness.periodSeconds | default 10) }}
+  timeoutSeconds: {{ int ($p.liveness.timeoutSeconds | default 5) }}
+  failureThreshold: {{ int ($p.liveness.failureThreshold | default 3) }}
+{{- end -}}

@@ -1,0 +1,16 @@
+{{/*
+llm-common.quantity.bytes: a Kubernetes memory quantity ("32Gi", "500M", "1.5Gi", "1073741824") in bytes, as a
+decimal string, so that charts can compare sizes (shm against the memory limit).
+Fails, naming the field, on anything that is not a quantity.
+Usage: {{ include "llm-common.quantity.bytes" (dict "value" "32Gi" "field" "shm.sizeLimit") | float64 }}
+*/}}
+{{- define "llm-common.quantity.bytes" -}}
+{{- $v := toString .value -}}
+{{- if not (regexMatch "^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$" $v) -}}
+{{- fail (printf "%s: %q is not a memory quantity (examples: 16Gi, 512Mi, 1.5Gi)" .field $v) -}}
+{{- end -}}
+{{- $num := regexFind "^[0-9]+(\\.[0-9]+)?" $v | float64 -}}
+{{- $unit := trimPrefix (regexFind "^[0-9]+(\\.[0-9]+)?" $v) $v -}}
+{{- $mult := dict "" 1.0 "k" 1e3 "M" 1e6 "G" 1e9 "T" 1e12 "P" 1e15 "E" 1e18 "Ki" 1024.0 "Mi" 1048576.0 "Gi" 1073741824.0 "Ti" 1099511627776.0 "Pi" 1125899906842624.0 "Ei" 1152921504606846976.0 -}}
+{{- mulf $num (get $mult $unit) | printf "%.0f" -}}
+{{- end -}}

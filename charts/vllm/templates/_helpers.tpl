@@ -1,0 +1,87 @@
+{{/*
+vllm chart helpers. Everything engine-agnostic comes from the llm-common library chart.
+*/}}
+
+{{/*
+vllm.servedModelName: the name clients send as "model" (model.servedModelName, else model.name).
+*/}}
+{{- define "vllm.servedModelName" -}}
+{{- .Values.model.servedModelName | default .Values.model.name -}}
+{{- end -}}
+
+{{/*
+vllm.flags: JSON list of [flag, value, kind, field] for llm-common.args.flags, in the order vLLM documents them.
+Every structured value maps to exactly one flag; values left null keep vLLM's default.
+*/}}
+{{- define "vllm.flags" -}}
+{{- $e := .Values.engine -}}
+{{- $lora := $e.lora | default dict -}}
+{{- $flags := list
+  (list "served-model-name" (include "vllm.servedModelName" .) "str" "model.servedModelName")
+  (list "host" "0.0.0.0" "str" "(chart: all interfaces)")
+  (list "port" .Values.containerPort "int" "containerPort")
+  (list "revision" .Values.model.revision "str" "model.revision")
+  (list "trust-remote-code" .Values.model.trustRemoteCode "flag" "model.trustRemoteCode")
+  (list "tensor-parallel-size" $e.tensorParallelSize "int" "engine.tensorParallelSize")
+  (list "pipeline-parallel-size" $e.pipelineParallelSize "int" "engine.pipelineParallelSize")
+  (list "max-model-len" $e.maxModelLen "int" "engine.maxModelLen")
+  (list "gpu-memory-utilization" $e.gpuMemoryUtilization "str" "engine.gpuMemoryUtilization")
+  (list "enable-prefix-caching" $e.enablePrefixCaching "bool" "engine.enablePrefixCaching")
+  (list "enable-chunked-prefill" $e.enableChunkedPrefill "bool" "engine.enableChunkedPrefill")
+  (list "max-num-seqs" $e.maxNumSeqs "int" "engine.maxNumSeqs")
+  (list "max-num-batched-tokens" $e.maxNumBatchedTokens "int" "engine.maxNumBatchedTokens")
+  (list "quantization" $e.quantization "str" "engine.quantization")
+  (list "kv-cache-dtype" $e.kvCacheDtype "str" "engine.kvCacheDtype")
+  (list "dtype" $e.dtype "str" "engine.dtype")
+  (list "speculative-config" $e.speculativeConfig "json" "engine.speculativeConfig")
+  (list "enable-lora" $lora.enabled "flag" "engine.lora.enabled")
+  (list "max-loras" $lora.maxLoras "int" "engine.lora.maxLoras")
+  (list "max-lora-rank" $lora.maxLoraRank "int" "engine.lora.maxLoraRank")
+  (list "lora-modules" nil "str" "engine.lora.adapters")
+  (list "api-key" nil "str" "apiKey.secretName (rendered as VLLM_API_KEY from the Secret)")
+  (list "model" nil "str" "model.name")
+-}}
+{{- toJson $flags -}}
+{{- end -}}
+
+{{/*
+vllm.args: the container args: the model (positional, as `vllm serve` takes it), the rendered flags, the LoRA
+adapters, then extraArgs.
+*/}}
+{{- define "vllm.args" -}}
+{{- $flags := include "vllm.flags" . | fromJsonArray -}}
+- {{ .Values.model.name | toJson }}
+{{- include "llm-common.args.flags" (dict "flags" $flags "negatable" true) }}
+{{- with .Values.engine.lora.adapters }}
+- "--lora-modules"
+{{- range . }}
+- {{ printf "%s=%s" .name .path | toJson }}
+{{- end }}
+{{- end }}
+{{- include "llm-common.args.extra" (dict "flags" $flags "extraArgs" .Values.extraArgs) }}
+{{- end -}}
+
+{{/*
+vllm.validate: cross-field rules that a schema cannot express. Each failure names the value to change.
+*/}}
+{{- define "vllm.validate" -}}
+{{- if not .Values.model.name -}}
+{{- fail "model.name is required: set it to a Hugging Face model id (e.g. meta-llama/Llama-3.1-8B-Instruct) or a path under modelStorage.mountPath (e.g. /models/llama-3-70b)" -}}
+{{- end -}}
+{{- $e := .Values.engine -}}
+{{- $gpus := include "llm-common.accelerator.count" .Values.accelerator | int -}}
+{{- $need := mul (int $e.tensorParallelSize) (int $e.pipelineParallelSize) -}}
+{{- if and (gt $gpus 0) (ne $gpus (int $need)) -}}
+{{- fail (printf "accelerator.count (%d) must equal engine.tensorParallelSize (%d) x engine.pipelineParallelSize (%d) = %d: set accelerator.count: %d, or change the parallel sizes" $gpus (int $e.tensorParallelSize) (int $e.pipelineParallelSize) (int $need) (int $need)) -}}
+{{- end -}}
+{{- if and (eq $gpus 0) (gt (int $need) 1) -}}
+{{- fail (printf "engine.tensorParallelSize x engine.pipelineParallelSize = %d with accelerator.type=cpu; CPU pods serve one replica per pod: set both to 1" (int $need)) -}}
+{{- end -}}
+{{- if and $e.lora.adapters (not $e.lora.enabled) -}}
+{{- fail "engine.lora.adapters is set but engine.lora.enabled is false: set engine.lora.enabled: true to serve adapters" -}}
+{{- end -}}
+{{- if and .Values.apiKey.secretName (not .Values.apiKey.secretKey) -}}
+{{- fail "apiKey.secretKey is required when apiKey.secretName is set" -}}
+{{- end -}}
+{{- include "llm-common.shm.validate" . -}}
+{{- end -}}
