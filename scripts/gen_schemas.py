@@ -114,10 +114,10 @@ def main(argv=None) -> int:
         text = render(build(src))
         if args.check:
             if not dest.exists() or dest.read_text() != text:
-                stale.append(str(dest.relative_to(ROOT)))
+                stale.append(str(dest))
         elif not dest.exists() or dest.read_text() != text:
             dest.write_text(text)
-            print(f"gen_schemas: wrote {dest.relative_to(ROOT)}")
+            print(f"gen_schemas: wrote {dest}")
     if stale:
         print("gen_schemas: stale (run scripts/gen_schemas.py): " + ", ".join(stale), file=sys.stderr)
         return 1

@@ -93,15 +93,18 @@ Usage: {{- include "llm-common.storage.env" (dict "context" . "tokenEnv" (list "
 {{- end -}}
 
 {{/*
-llm-common.storage.hfTokenRef: "name: ...\nkey: ..." of the Hugging Face token Secret (chart value first, then global).
+llm-common.storage.hfTokenRef: "name: ...\nkey: ..." of the Hugging Face token Secret: the chart's hfToken when it
+names a Secret, else global.hfToken (name and key taken together, never mixed).
 */}}
 {{- define "llm-common.storage.hfTokenRef" -}}
 {{- $local := .Values.hfToken | default dict -}}
 {{- $global := ((.Values.global | default dict).hfToken) | default dict -}}
-{{- $name := $local.secretName | default $global.secretName -}}
-{{- if $name }}
-name: {{ $name }}
-key: {{ $local.secretKey | default $global.secretKey | default "token" }}
+{{- if $local.secretName }}
+name: {{ $local.secretName }}
+key: {{ $local.secretKey | default "token" }}
+{{- else if $global.secretName }}
+name: {{ $global.secretName }}
+key: {{ $global.secretKey | default "token" }}
 {{- end -}}
 {{- end -}}
 

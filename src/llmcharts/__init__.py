@@ -1,0 +1,1 @@
+"""Render-and-check harness for the LLM serving Helm charts."""

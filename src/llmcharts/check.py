@@ -1,0 +1,76 @@
+"""Render one chart with one set of values files under every pinned helm, and check the result:
+helm 3 and helm 4 give identical objects, every object validates strictly (Kubernetes schemas for the
+oldest and newest supported minor, CRDs for custom resources), and every invariant holds."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import invariants, paths, validate
+from .helm import Helm, Render
+
+
+def _key(o: dict) -> tuple:
+    return (o.get("apiVersion", ""), o.get("kind", ""), (o.get("metadata") or {}).get("namespace", ""),
+            (o.get("metadata") or {}).get("name", ""))
+
+
+@dataclass
+class Report:
+    chart: str
+    values: list[str]
+    renders: dict[str, Render] = field(default_factory=dict)
+    render_errors: list[str] = field(default_factory=list)
+    helm_diffs: list[str] = field(default_factory=list)
+    schema: list[validate.ObjectReport] = field(default_factory=list)
+    violations: list[invariants.Violation] = field(default_factory=list)
+
+    @property
+    def objects(self) -> list[dict]:
+        first = next(iter(self.renders.values()), None)
+        return first.objects if first else []
+
+    @property
+    def schema_errors(self) -> list[str]:
+        return [f"{r.ref}: {e}" for r in self.schema for e in r.errors]
+
+    @property
+    def ok(self) -> bool:
+        return not (self.render_errors or self.helm_diffs or self.schema_errors or self.violations)
+
+    def summary(self) -> str:
+        lines = [f"chart {self.chart} with {', '.join(self.values) or '(defaults)'}"]
+        for name, r in self.renders.items():
+            lines.append(f"  render {name}: {'ok, ' + str(len(r.objects)) + ' objects' if r.ok else 'FAILED'}")
+        lines += [f"  render error: {e}" for e in self.render_errors]
+        lines += [f"  helm 3 vs 4: {d}" for d in self.helm_diffs]
+        checked = sum(len(r.validated_against) for r in self.schema)
+        lines.append(f"  schema: {len(self.schema)} objects, {checked} validations, {len(self.schema_errors)} errors")
+        lines += [f"    {e}" for e in self.schema_errors]
+        lines.append(f"  invariants: {len(invariants.ALL)} checked, {len(self.violations)} violations")
+        lines += [f"    {v}" for v in self.violations]
+        lines.append("  result: " + ("OK" if self.ok else "FAILED"))
+        return "\n".join(lines)
+
+
+def check(chart: Path, values: list[Path], helms: list[Helm], release: str = "check",
+          namespace: str = "llm-test", crd_dirs=None) -> Report:
+    rep = Report(chart.name, [str(v) for v in values])
+    for h in helms:
+        r = h.template(chart, values, release=release, namespace=namespace)
+        rep.renders[h.name] = r
+        if not r.ok:
+            rep.render_errors.append(f"{h.name}: {r.error}")
+    if rep.render_errors:
+        return rep
+    rendered = list(rep.renders.values())
+    base = {_key(o): o for o in rendered[0].objects}
+    for other in rendered[1:]:
+        theirs = {_key(o): o for o in other.objects}
+        for k in sorted(set(base) | set(theirs)):
+            if base.get(k) != theirs.get(k):
+                rep.helm_diffs.append(f"{'/'.join(k[1:])}: {rendered[0].helm} and {other.helm} differ")
+    rep.schema = validate.validate_objects(rep.objects, paths.K8S_VERSIONS,
+                                           paths.crd_dirs() if crd_dirs is None else crd_dirs)
+    rep.violations = invariants.run_all(rep.objects)
+    return rep

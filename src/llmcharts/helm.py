@@ -1,0 +1,128 @@
+"""Thin wrapper over the helm binaries: dependency build, template, lint, install --dry-run."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from . import paths
+
+
+@dataclass
+class Render:
+    helm: str
+    ok: bool
+    objects: list[dict] = field(default_factory=list)
+    stdout: str = ""
+    stderr: str = ""
+    command: list[str] = field(default_factory=list)
+
+    @property
+    def error(self) -> str:
+        """helm's error message, without the usage hint."""
+        return "\n".join(l for l in self.stderr.splitlines() if "Use --debug flag" not in l).strip()
+
+
+class Helm:
+    def __init__(self, name: str, path: Path | None = None):
+        self.name = name
+        self.path = Path(path or paths.helm_path(name))
+        if not self.path.exists():
+            raise FileNotFoundError(f"{self.path} is missing: run scripts/bootstrap")
+
+    def run(self, *args: str, check: bool = False, timeout: int = 300, env: dict | None = None) -> subprocess.CompletedProcess:
+        full_env = {**os.environ, **env} if env else None
+        return subprocess.run([str(self.path), *args], capture_output=True, text=True, check=check, timeout=timeout,
+                              env=full_env)
+
+    def version(self) -> str:
+        return self.run("version", "--template", "{{.Version}}", check=True).stdout.strip()
+
+    def dependency_build(self, chart: Path) -> None:
+        out = self.run("dependency", "build", str(chart), "--skip-refresh")
+        if out.returncode != 0:
+            raise RuntimeError(f"{self.name} dependency build {chart}: {out.stderr.strip()}")
+
+    def template(self, chart: Path, values: list[Path] | tuple = (), release: str = "test",
+                 namespace: str = "llm-test", kube_version: str = paths.K8S_VERSIONS[-1],
+                 set_values: dict | None = None, extra: tuple = ()) -> Render:
+        cmd = ["template", release, str(chart), "--namespace", namespace, "--kube-version", f"{kube_version}.0"]
+        for v in values:
+            cmd += ["-f", str(v)]
+        for k, v in (set_values or {}).items():
+            cmd += ["--set-json", f"{k}={json.dumps(v)}"]
+        cmd += list(extra)
+        out = self.run(*cmd)
+        render = Render(self.name, out.returncode == 0, stdout=out.stdout, stderr=out.stderr, command=cmd)
+        if render.ok:
+            render.objects = parse_manifests(out.stdout)
+        return render
+
+    def lint(self, chart: Path, values: list[Path] | tuple = (), strict: bool = True) -> subprocess.CompletedProcess:
+        cmd = ["lint", str(chart)] + (["--strict"] if strict else [])
+        for v in values:
+            cmd += ["-f", str(v)]
+        return self.run(*cmd)
+
+    def install_dry_run(self, chart: Path, values: list[Path], release: str, namespace: str,
+                        kubeconfig: Path | None = None, extra: tuple = ()) -> subprocess.CompletedProcess:
+        cmd = ["install", release, str(chart), "--dry-run=client", "--namespace", namespace, *extra]
+        if kubeconfig and self.name == "helm3":
+            cmd.append("--disable-openapi-validation")  # objects are validated by the harness itself
+        for v in values:
+            cmd += ["-f", str(v)]
+        return self.run(*cmd, env={"KUBECONFIG": str(kubeconfig)} if kubeconfig else None)
+
+
+def parse_manifests(text: str) -> list[dict]:
+    return [d for d in yaml.safe_load_all(text) if d]
+
+
+def chart_dependencies(chart: Path) -> list[Path]:
+    meta = yaml.safe_load((chart / "Chart.yaml").read_text())
+    deps = []
+    for d in meta.get("dependencies") or []:
+        repo = d.get("repository", "")
+        if repo.startswith("file://"):
+            deps.append((chart / repo[len("file://"):]).resolve())
+    return deps
+
+
+def build_all_dependencies(helm: Helm, charts: list[Path]) -> None:
+    """`helm dependency build` every chart, dependencies first (an umbrella packages its subcharts' deps)."""
+    done: set[Path] = set()
+
+    def visit(chart: Path, stack: tuple = ()):
+        if chart in done:
+            return
+        if chart in stack:
+            raise RuntimeError(f"dependency cycle: {' -> '.join(map(str, stack + (chart,)))}")
+        deps = chart_dependencies(chart)
+        for dep in deps:
+            visit(dep, stack + (chart,))
+        if deps:
+            helm.dependency_build(chart)
+        done.add(chart)
+
+    for c in charts:
+        visit(c.resolve())
+
+
+def field_named(message: str, field_path: str) -> bool:
+    """Does a helm error message name this field (dotted path, e.g. engine.tensorParallelSize)?
+
+    Accepts helm 3's schema errors (engine.tensorParallelSize / "engine: Additional property x"), helm 4's
+    (at '/engine/tensorParallelSize' / at '/engine': additional properties 'x') and the charts' own
+    template failures, which name the dotted path.
+    """
+    parts = field_path.split(".")
+    if field_path in message or "/" + "/".join(parts) in message:
+        return True
+    parent, leaf = parts[:-1], parts[-1]
+    parent_forms = [".".join(parent) + ":", f"'/{'/'.join(parent)}'"] if parent else ["(root)", "at ''"]
+    return re.search(rf"\b{re.escape(leaf)}\b", message) is not None and any(p in message for p in parent_forms)

@@ -1,0 +1,32 @@
+"""`helm install --dry-run=client` works for every preset under helm 3 and helm 4.
+
+helm 4 needs no cluster at all. helm 3 reads discovery even for a client-side dry run (helm/helm#13144), so it
+is pointed at tests/discovery_stub.py, which answers only discovery (/version, /api, /apis and resource lists)."""
+import pytest
+
+from llmcharts import discovery, paths
+
+from discovery_stub import discovery_kubeconfig
+
+
+@pytest.fixture(scope="module")
+def kubeconfig(tmp_path_factory, crd_dirs):
+    with discovery_kubeconfig(tmp_path_factory.mktemp("kube"), crd_dirs) as cfg:
+        yield cfg
+
+
+@pytest.mark.parametrize("helm_name", paths.HELM_NAMES)
+@pytest.mark.parametrize("case", discovery.presets(), ids=lambda c: c.id)
+def test_install_dry_run_client(case, helm_name, helms, kubeconfig, tmp_path):
+    cfg = kubeconfig if helm_name == "helm3" else tmp_path / "no-cluster"
+    r = helms[helm_name].install_dry_run(case.chart, [case.values], release=case.release, namespace="ml-serving",
+                                         kubeconfig=cfg)
+    assert r.returncode == 0, r.stderr
+    assert "STATUS: pending-install" in r.stdout
+    assert "NOTES:" in r.stdout and "kind: Deployment" in r.stdout
+
+
+def test_helm4_needs_no_cluster_for_a_client_dry_run(helms, tmp_path):
+    case = discovery.presets()[0]
+    r = helms["helm4"].install_dry_run(case.chart, [case.values], "x", "default", kubeconfig=tmp_path / "missing")
+    assert r.returncode == 0, r.stderr
