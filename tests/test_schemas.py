@@ -79,6 +79,17 @@ def test_global_and_enabled_are_accepted(chart, helm_name, helms, tmp_path):
                                                                   "someUmbrellaKey": {"x": 1}}}))
     r = helms[helm_name].template(chart, [case.values, extra])
     assert r.ok, r.error
-    images = [c["image"] for o in r.objects if o["kind"] == "Deployment"
-              for c in o["spec"]["template"]["spec"]["containers"]]
-    assert images and all(i.startswith("mirror.example.com/") for i in images)
+    images = list(_images(r.objects))
+    assert images and all(i.startswith("mirror.example.com/") for i in images), images
+
+
+def _images(node):
+    """Every container image in the render, wherever it sits (pod templates, CR container lists)."""
+    if isinstance(node, dict):
+        if isinstance(node.get("image"), str) and "name" in node:
+            yield node["image"]
+        for v in node.values():
+            yield from _images(v)
+    elif isinstance(node, list):
+        for v in node:
+            yield from _images(v)

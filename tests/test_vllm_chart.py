@@ -59,6 +59,7 @@ def test_production_defaults(helms):
     assert d["spec"]["strategy"] == {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1}}
     assert c["lifecycle"]["preStop"]["sleep"]["seconds"] == 15
     assert pod["terminationGracePeriodSeconds"] == 135
+    assert "--shutdown-timeout=120" in c["args"], "vLLM aborts in-flight streams on SIGTERM without it"
     assert pod["securityContext"]["runAsNonRoot"] is True
     assert c["securityContext"]["capabilities"]["drop"] == ["ALL"]
     assert c["securityContext"]["allowPrivilegeEscalation"] is False

@@ -1,6 +1,7 @@
 """Thin wrapper over the helm binaries: dependency build, template, lint, install --dry-run."""
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
@@ -109,8 +110,13 @@ def build_all_dependencies(helm: Helm, charts: list[Path]) -> None:
             helm.dependency_build(chart)
         done.add(chart)
 
-    for c in charts:
-        visit(c.resolve())
+    # One builder at a time: parallel test runs would otherwise rewrite the same charts/*/charts/*.tgz.
+    lock = paths.ROOT / ".cache" / "helm-dependency.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        for c in charts:
+            visit(c.resolve())
 
 
 def field_named(message: str, field_path: str) -> bool:

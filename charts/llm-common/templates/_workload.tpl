@@ -24,8 +24,9 @@ securityContext:
 Graceful drain. On delete, Kubernetes sends SIGTERM while endpoint controllers, kube-proxy and gateways are
 still removing the pod, so new requests keep arriving for a few seconds. The preStop sleep keeps the engine
 serving until they stop (drain.preStopSleepSeconds); the engine then gets SIGTERM and finishes in-flight
-requests (drain.inflightTimeoutSeconds, sized for the longest generation). The grace period is the sum, after
-which the kubelet sends SIGKILL.
+requests (drain.inflightTimeoutSeconds, sized for the longest generation; engine charts pass it to the engine,
+e.g. vLLM's --shutdown-timeout, without which vLLM aborts running streams on SIGTERM). The grace period is the
+sum, after which the kubelet sends SIGKILL.
 The sleep action needs no shell in the image (Kubernetes >= 1.30).
 
 llm-common.workload.lifecycle: the container's "lifecycle:" key.

@@ -20,6 +20,7 @@ Every structured value maps to exactly one flag; values left null keep vLLM's de
   (list "served-model-name" (include "vllm.servedModelName" .) "str" "model.servedModelName")
   (list "host" "0.0.0.0" "str" "(chart: all interfaces)")
   (list "port" .Values.containerPort "int" "containerPort")
+  (list "shutdown-timeout" .Values.drain.inflightTimeoutSeconds "int" "drain.inflightTimeoutSeconds")
   (list "revision" .Values.model.revision "str" "model.revision")
   (list "trust-remote-code" .Values.model.trustRemoteCode "flag" "model.trustRemoteCode")
   (list "tensor-parallel-size" $e.tensorParallelSize "int" "engine.tensorParallelSize")
