@@ -1,0 +1,195 @@
+"""End-to-end: the vllm chart's rendered Deployment runs as a local process with the real vLLM (CPU build) and
+a tiny random model, and a user talks to it with the official openai client.
+
+The release is the L4 preset (values/vllm/llama-3.1-8b-l4.yaml) plus tests/e2e/cpu-values.yaml (what a CPU node
+needs) and api-key-values.yaml. The preset names a Hub model id and a chart-created PVC with HF_HOME on it; the
+tiny model is written there as a Hub cache entry, so the rendered args run unchanged (offline).
+"""
+import concurrent.futures
+import shutil
+import threading
+import time
+
+import openai
+import pytest
+import yaml
+
+from llmcharts import discovery, e2e, paths
+from llmcharts.invariants import dig
+from llmcharts.localrun import LocalRunner, stage_model
+
+from conftest import STATS
+
+pytestmark = pytest.mark.engine
+HERE = paths.ROOT / "tests" / "e2e"
+PRESET = paths.VALUES / "vllm" / "llama-3.1-8b-l4.yaml"
+API_KEY = "e2e-secret-key"
+TIMINGS = {}
+
+
+def render(helms, chart=paths.CHARTS / "vllm", *values):
+    r = helms["helm4"].template(chart, [PRESET, HERE / "cpu-values.yaml", HERE / "api-key-values.yaml", *values],
+                                release="e2e")
+    assert r.ok, r.error
+    return r.objects
+
+
+@pytest.fixture(scope="module")
+def stack(helms, tmp_path_factory):
+    objects = render(helms)
+    workdir = tmp_path_factory.mktemp("e2e")
+    runner = LocalRunner(objects, workdir, secrets={"hf-token": {"token": "hf_unused_offline"},
+                                                    "e2e-api-key": {"api-key": API_KEY}},
+                         extra_env={"HF_HUB_OFFLINE": "1"})
+    deployment = next(o for o in objects if o["kind"] == "Deployment")
+    claim = next(v["persistentVolumeClaim"]["claimName"] for v in dig(deployment, "spec", "template", "spec", "volumes")
+                 if "persistentVolumeClaim" in v)
+    t0 = time.monotonic()
+    stage_model(workdir / "pvc" / claim / "huggingface", yaml.safe_load(PRESET.read_text())["model"]["name"])
+    TIMINGS["stage tiny model"] = time.monotonic() - t0
+    with runner:
+        runner.start()
+        TIMINGS["engine ready (startup probe + readiness)"] = runner.wait_ready(timeout=900)
+        service = next(o for o in objects if o["kind"] == "Service")["metadata"]["name"]
+        base = runner.service_url(service)
+        yield {"objects": objects, "runner": runner, "base": base,
+               "client": openai.OpenAI(base_url=base + "/v1", api_key=API_KEY, max_retries=0, timeout=60)}
+
+
+def test_models_lists_the_rendered_served_name(stack):
+    name = e2e.assert_served_name_listed(stack["objects"], stack["client"])
+    assert name == "llama-3.1-8b-instruct"
+
+
+def test_completion(stack):
+    r = stack["client"].completions.create(model="llama-3.1-8b-instruct", prompt="Kubernetes is", max_tokens=8)
+    assert r.choices[0].finish_reason in ("length", "stop") and r.usage.completion_tokens >= 1
+
+
+def test_streaming_chat_completion(stack):
+    chunks, finish = 0, None
+    stream = stack["client"].chat.completions.create(
+        model="llama-3.1-8b-instruct", messages=[{"role": "user", "content": "Say hello"}], max_tokens=16, stream=True)
+    for ch in stream:
+        if ch.choices and ch.choices[0].delta.content:
+            chunks += 1
+        if ch.choices and ch.choices[0].finish_reason:
+            finish = ch.choices[0].finish_reason
+    assert chunks >= 2 and finish in ("length", "stop")
+
+
+def test_wrong_api_key_is_refused(stack):
+    bad = openai.OpenAI(base_url=stack["base"] + "/v1", api_key="wrong", max_retries=0)
+    with pytest.raises(openai.AuthenticationError):
+        bad.models.list()
+    with pytest.raises(openai.AuthenticationError):
+        bad.completions.create(model="llama-3.1-8b-instruct", prompt="x", max_tokens=1)
+
+
+def test_rendered_probe_paths_answer(stack):
+    checked = e2e.assert_probe_paths_answer(stack["objects"], stack["base"])
+    assert len(checked) == 3
+
+
+def test_every_metric_the_charts_reference_is_exposed(stack, helms):
+    """HPA/KEDA/ServiceMonitor metric names of every vllm render exist on the real engine's /metrics."""
+    referenced = set()
+    for case in discovery.cases():
+        if case.chart.name == "vllm":
+            r = helms["helm4"].template(case.chart, [case.values], release="m")
+            assert r.ok, r.error
+            referenced |= e2e.referenced_metrics(r.objects)
+    assert "vllm:num_requests_waiting" in referenced  # the autoscaling default is among them
+    missing = referenced - e2e.exposed_metrics(stack["base"])
+    assert not missing, f"charts reference metrics the engine does not expose: {sorted(missing)}"
+
+
+def _copy_chart(tmp_path, edit):
+    """A test copy of charts/ with one file edited; returns the copied vllm chart."""
+    dst = tmp_path / "charts"
+    shutil.copytree(paths.CHARTS / "vllm", dst / "vllm", ignore=shutil.ignore_patterns("charts"))
+    shutil.copytree(paths.CHARTS / "llm-common", dst / "llm-common")
+    rel, old, new = edit
+    f = dst / rel
+    text = f.read_text()
+    assert old in text, f"{rel} no longer contains {old!r}"
+    f.write_text(text.replace(old, new, 1))
+    return dst / "vllm"
+
+
+def test_broken_probe_path_is_caught(stack, helms, tmp_path):
+    chart = _copy_chart(tmp_path, ("vllm/values.yaml", "  readiness:\n    path: /health", "  readiness:\n    path: /healthz"))
+    helms["helm3"].dependency_build(chart)
+    with pytest.raises(AssertionError, match="/healthz answers 404"):
+        e2e.assert_probe_paths_answer(render(helms, chart), stack["base"])
+
+
+def test_broken_served_model_name_is_caught(stack, helms, tmp_path):
+    chart = _copy_chart(tmp_path, ("vllm/templates/_helpers.tpl", '.Values.model.servedModelName | default .Values.model.name',
+                                   '.Values.model.servedModelName | default .Values.model.name | printf "%s-v2"'))
+    helms["helm3"].dependency_build(chart)
+    with pytest.raises(AssertionError, match="llama-3.1-8b-instruct-v2"):
+        e2e.assert_served_name_listed(render(helms, chart), stack["client"])
+
+
+def test_broken_flag_is_caught(helms, tmp_path):
+    chart = _copy_chart(tmp_path, ("vllm/templates/_helpers.tpl", '(list "max-model-len"', '(list "max-model-length"'))
+    helms["helm3"].dependency_build(chart)
+    args = e2e.engine_containers(render(helms, chart))[0]["args"]
+    with pytest.raises(AssertionError, match="--max-model-length"):
+        e2e.assert_args_parse([("broken", args)])
+
+
+def test_drain_finishes_inflight_streams(stack):
+    """Stop the pod as Kubernetes would (not ready, preStop sleep, SIGTERM, SIGKILL at the grace period) while
+    8 streams are generating: every stream must finish normally. Runs last: it stops the engine."""
+    client, n, started = stack["client"], 8, threading.Barrier(9, timeout=120)
+    last_chunk_at = [0.0] * n
+
+    def stream(i):
+        got_first, finish, chunks = False, None, 0
+        try:
+            for ch in client.chat.completions.create(
+                    model="llama-3.1-8b-instruct", messages=[{"role": "user", "content": f"story {i}"}],
+                    max_tokens=2500, stream=True, extra_body={"ignore_eos": True, "min_tokens": 2500}):
+                if ch.choices and ch.choices[0].delta.content:
+                    chunks += 1
+                    last_chunk_at[i] = time.monotonic()
+                    if not got_first:
+                        got_first = True
+                        started.wait()
+                if ch.choices and ch.choices[0].finish_reason:
+                    finish = ch.choices[0].finish_reason
+        except Exception as e:  # a dropped stream
+            return ("dropped", repr(e)[:200], chunks)
+        return ("ok" if finish == "length" else "dropped", finish, chunks)
+
+    with concurrent.futures.ThreadPoolExecutor(n) as pool:
+        futures = [pool.submit(stream, i) for i in range(n)]
+        started.wait()
+        t_stop = time.monotonic()
+        timing = stack["runner"].stop()
+        results = [f.result() for f in futures]
+    deployment = next(iter(timing.values()))
+    sigterm_at = t_stop + deployment["sigterm_at"]
+    dropped = [r for r in results if r[0] != "ok"]
+    after_sigterm = sum(1 for t in last_chunk_at if t > sigterm_at)
+    STATS["drain: streams"] = n
+    STATS["drain: dropped"] = len(dropped)
+    STATS["drain: streams still generating after SIGTERM"] = after_sigterm
+    TIMINGS["drain: preStop sleep"] = deployment["preStop"]
+    TIMINGS["drain: SIGTERM to exit"] = deployment["exited_after"] - deployment["sigterm_at"]
+    assert not dropped, f"{len(dropped)} of {n} streams dropped: {dropped}"
+    assert after_sigterm > 0, "no stream was still running at SIGTERM: the test did not exercise the drain"
+    assert not deployment["sigkill"], "the engine needed SIGKILL"
+
+
+def pytest_sessionfinish():
+    pass
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _report_timings():
+    yield
+    for k, v in TIMINGS.items():
+        STATS[f"e2e timing: {k} (s)"] = round(v, 1)
