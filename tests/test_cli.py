@@ -1,5 +1,6 @@
 """The user-facing commands: `scripts/check` reports and fails on problems; `scripts/deploy` without a cluster
 renders, checks and prints what it would apply."""
+import os
 import subprocess
 
 import yaml
@@ -10,7 +11,7 @@ CHECK = [str(paths.ROOT / ".venv" / "bin" / "llmcharts"), "check", "-c", "vllm"]
 
 
 def run(args, tmp_path, **env):
-    return subprocess.run(args, capture_output=True, text=True, env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path),
+    return subprocess.run(args, capture_output=True, text=True, env={"PATH": os.environ["PATH"], "HOME": str(tmp_path),
                                                                      "KUBECONFIG": str(tmp_path / "no-kubeconfig"), **env})
 
 
@@ -45,8 +46,8 @@ def test_check_reports_a_render_error(tmp_path):
 
 
 def test_deploy_without_a_cluster_prints_the_checked_manifests(tmp_path):
-    r = run([str(paths.ROOT / "scripts" / "deploy")], tmp_path)
+    r = run([str(paths.ROOT / "scripts" / "deploy"), "--print-only"], tmp_path)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "no Kubernetes cluster reachable" in r.stdout
-    docs = [d for d in yaml.safe_load_all(r.stdout.split("this is what would be applied:")[1].split("deploy: ")[0]) if d]
+    docs = [d for d in yaml.safe_load_all(r.stdout[r.stdout.index("---"):]) if d]
     assert {d["kind"] for d in docs} >= {"Deployment", "Service"}

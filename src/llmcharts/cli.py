@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -59,12 +60,91 @@ def cmd_deploy(args) -> int:
             cmd += ["-f", str(v)]
         print("deploy: cluster reachable; running: " + " ".join(cmd[1:]))
         return subprocess.call(cmd)
-    print("deploy: no Kubernetes cluster reachable (current kube-context); this is what would be applied:\n")
-    print(rep.renders[helm.name].stdout)
     kinds = ", ".join(sorted({f"{o['kind']}/{o['metadata']['name']}" for o in rep.objects}))
-    print(f"deploy: {len(rep.objects)} objects rendered and checked ({kinds}); "
-          f"with a cluster this runs: helm upgrade --install {args.release} charts/{args.chart} -n {args.namespace} "
-          + " ".join(f"-f {v}" for v in values))
+    print(f"deploy: no Kubernetes cluster reachable (current kube-context); {len(rep.objects)} objects rendered "
+          f"and checked ({kinds}). With a cluster this runs: helm upgrade --install {args.release} "
+          f"charts/{args.chart} -n {args.namespace} " + " ".join(f"-f {v}" for v in values))
+    if args.print_only:
+        print(rep.renders[helm.name].stdout)
+        return 0
+    return run_locally(chart, values, helm, args)
+
+
+def hub_reachable() -> bool:
+    import urllib.request
+    try:
+        urllib.request.urlopen("https://huggingface.co/api/models?limit=1", timeout=4)
+        return True
+    except Exception:
+        return False
+
+
+def run_locally(chart: Path, values: list[Path], helm: Helm, args) -> int:
+    """Start the release on this machine's CPU through the LocalRunner; Ctrl-C stops it gracefully."""
+    import secrets as pysecrets
+    import signal
+    import tempfile
+    import threading
+
+    from .e2e import served_model_name, engine_containers
+    from .localrun import LocalRunner, RunnerError
+
+    local = values + [paths.VALUES / "local" / "cpu.yaml"]
+    r = helm.template(chart, local, release=args.release, namespace=args.namespace)
+    if not r.ok:
+        print(r.error, file=sys.stderr)
+        return 1
+    tiny = args.tiny_model or not hub_reachable()
+    needed = {}
+    for o in r.objects:
+        for c in (o.get("spec", {}).get("template", {}).get("spec", {}).get("containers") or []):
+            for e in c.get("env") or []:
+                ref = (e.get("valueFrom") or {}).get("secretKeyRef")
+                if ref:
+                    needed.setdefault(ref["name"], {})[ref["key"]] = e["name"]
+    secrets, api_key = {}, None
+    for name, keys in needed.items():
+        for key, env in keys.items():
+            if "TOKEN" in env and "HF" in env:
+                value = os.environ.get("HF_TOKEN", "")
+            else:
+                value = api_key = api_key or pysecrets.token_urlsafe(24)
+            secrets.setdefault(name, {})[key] = value
+    workdir = Path(args.workdir or tempfile.mkdtemp(prefix="llm-local-"))
+    extra_env = {"HF_HUB_OFFLINE": "1"} if tiny else {}
+    print(f"deploy: starting locally on CPU in {workdir} ("
+          + ("tiny random model standing in for the preset's weights: no Hub access" if tiny else "weights from the Hub")
+          + "); logs in " + str(workdir / "logs"), flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with LocalRunner(r.objects, workdir, secrets=secrets, namespace=args.namespace, extra_env=extra_env,
+                     tiny_models=tiny) as runner:
+        try:
+            runner.start()
+            t = runner.wait_ready(timeout=args.ready_timeout)
+        except RunnerError as e:
+            print(f"deploy: the local stack did not become ready: {e}", file=sys.stderr)
+            return 1
+        svc = next(o for o in r.objects if o["kind"] == "Service")
+        base = runner.service_url(svc["metadata"]["name"])
+        model = served_model_name(engine_containers(r.objects)[0])
+        auth = f" -H 'Authorization: Bearer {api_key}'" if api_key else ""
+        print(f"deploy: ready in {t:.0f}s\n\n  OpenAI base URL: {base}/v1\n  model: {model}\n"
+              + (f"  API key: {api_key}\n" if api_key else "")
+              + f"\n  curl {base}/v1/chat/completions -H 'Content-Type: application/json'{auth} \\\n"
+              f"    -d '{{\"model\": \"{model}\", \"messages\": [{{\"role\": \"user\", \"content\": \"Hello\"}}]}}'\n\n"
+              "Ctrl-C stops it (graceful: preStop, SIGTERM, in-flight requests finish).", flush=True)
+        while not stop.wait(1):
+            if not all(p.ready for p in runner.pods.values()):
+                failed = [f"{p.name}/{c.name}: {c.failed}" for p in runner.pods.values() for c in p.containers if c.failed]
+                if failed:
+                    print("deploy: " + "; ".join(failed), file=sys.stderr)
+                    return 1
+        print("deploy: stopping (graceful)", flush=True)
+        timing = runner.stop()
+        for name, t in timing.items():
+            print(f"deploy: {name} stopped in {t['exited_after']:.1f}s{' (SIGKILL)' if t['sigkill'] else ''}", flush=True)
     return 0
 
 
@@ -89,6 +169,10 @@ def main(argv=None) -> int:
     d.add_argument("--helm", choices=list(paths.HELM_NAMES), default="helm4")
     d.add_argument("--timeout", default="40m", help="helm --wait timeout (model load included)")
     d.add_argument("--local", action="store_true", help="do not use a cluster even if one is reachable")
+    d.add_argument("--print-only", action="store_true", help="with no cluster: print the checked manifests, start nothing")
+    d.add_argument("--tiny-model", action="store_true", help="locally: serve a tiny random model even with Hub access")
+    d.add_argument("--workdir", help="locally: folder for volumes and logs (default: a new temp folder)")
+    d.add_argument("--ready-timeout", type=float, default=900)
     d.set_defaults(func=cmd_deploy)
 
     args = ap.parse_args(argv)

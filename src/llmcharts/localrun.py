@@ -347,12 +347,13 @@ class LocalRunner:
     WORKLOADS = ("Deployment", "StatefulSet")
 
     def __init__(self, objects: list[dict], workdir: Path, secrets: dict | None = None,
-                 namespace: str = "default", extra_env: dict | None = None):
+                 namespace: str = "default", extra_env: dict | None = None, tiny_models: bool = False):
         self.objects = objects
         self.workdir = Path(workdir)
         self.secrets = secrets or {}
         self.namespace = namespace
         self.extra_env = extra_env or {}
+        self.tiny_models = tiny_models  # stand the tiny test model in for every model a vLLM container loads
         self.pods: dict[str, LocalPod] = {}
         self.services = {dig(o, "metadata", "name"): o for o in objects if o.get("kind") == "Service"}
 
@@ -402,6 +403,9 @@ class LocalRunner:
         for o in workloads:
             pod = LocalPod(self, o, dig(o, "spec", "template"))
             self.pods[pod.name] = pod
+            if self.tiny_models:
+                for c in pod.containers:
+                    stage_tiny_model_for(c)
             pod.start()
         return self
 
@@ -440,6 +444,28 @@ class LocalRunner:
 
     def __exit__(self, *exc):
         self.kill_all()
+
+
+def stage_tiny_model_for(c: LocalContainer) -> str | None:
+    """Put the tiny model where a vLLM container will look for its model: a local path (already mapped to a
+    host folder) gets a model folder; a Hub id gets a Hub cache entry under the container's HF_HOME (the
+    runner sets HF_HUB_OFFLINE=1, so nothing is downloaded). Returns what was staged."""
+    if "vllm.entrypoints.openai.api_server" not in c.argv:
+        return None
+    argv = c.argv
+    model = next((argv[i + 1] for i, a in enumerate(argv) if a == "--model"), None) or next(
+        (a.split("=", 1)[1] for a in argv if a.startswith("--model=")), None)
+    if not model:
+        raise RunnerError(f"{c.pod.name}/{c.name}: no --model in {argv}")
+    if model.startswith("/"):
+        stage_model_dir(Path(model))
+        return model
+    hf_home = c.env.get("HF_HOME")
+    if not hf_home:
+        hf_home = str(c.pod.dir / "hf-home")
+        c.env["HF_HOME"] = hf_home
+    stage_model(Path(hf_home), model)
+    return f"{model} (Hub cache in {hf_home})"
 
 
 def stage_model(hf_home: Path, repo_id: str) -> None:

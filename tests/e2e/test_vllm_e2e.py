@@ -1,7 +1,7 @@
 """End-to-end: the vllm chart's rendered Deployment runs as a local process with the real vLLM (CPU build) and
 a tiny random model, and a user talks to it with the official openai client.
 
-The release is the L4 preset (values/vllm/llama-3.1-8b-l4.yaml) plus tests/e2e/cpu-values.yaml (what a CPU node
+The release is the L4 preset (values/vllm/llama-3.1-8b-l4.yaml) plus values/local/cpu.yaml (what a CPU node
 needs) and api-key-values.yaml. The preset names a Hub model id and a chart-created PVC with HF_HOME on it; the
 tiny model is written there as a Hub cache entry, so the rendered args run unchanged (offline).
 """
@@ -12,11 +12,10 @@ import time
 
 import openai
 import pytest
-import yaml
 
 from llmcharts import discovery, e2e, paths
 from llmcharts.invariants import dig
-from llmcharts.localrun import LocalRunner, stage_model
+from llmcharts.localrun import LocalRunner
 
 from conftest import STATS
 
@@ -28,7 +27,7 @@ TIMINGS = {}
 
 
 def render(helms, chart=paths.CHARTS / "vllm", *values):
-    r = helms["helm4"].template(chart, [PRESET, HERE / "cpu-values.yaml", HERE / "api-key-values.yaml", *values],
+    r = helms["helm4"].template(chart, [PRESET, paths.VALUES / "local" / "cpu.yaml", HERE / "api-key-values.yaml", *values],
                                 release="e2e")
     assert r.ok, r.error
     return r.objects
@@ -40,15 +39,16 @@ def stack(helms, tmp_path_factory):
     workdir = tmp_path_factory.mktemp("e2e")
     runner = LocalRunner(objects, workdir, secrets={"hf-token": {"token": "hf_unused_offline"},
                                                     "e2e-api-key": {"api-key": API_KEY}},
-                         extra_env={"HF_HUB_OFFLINE": "1"})
-    deployment = next(o for o in objects if o["kind"] == "Deployment")
-    claim = next(v["persistentVolumeClaim"]["claimName"] for v in dig(deployment, "spec", "template", "spec", "volumes")
-                 if "persistentVolumeClaim" in v)
-    t0 = time.monotonic()
-    stage_model(workdir / "pvc" / claim / "huggingface", yaml.safe_load(PRESET.read_text())["model"]["name"])
-    TIMINGS["stage tiny model"] = time.monotonic() - t0
+                         extra_env={"HF_HUB_OFFLINE": "1"}, tiny_models=True)
     with runner:
+        t0 = time.monotonic()
         runner.start()
+        TIMINGS["stage tiny model + spawn"] = time.monotonic() - t0
+        deployment = next(o for o in objects if o["kind"] == "Deployment")
+        claim = next(v["persistentVolumeClaim"]["claimName"] for v in dig(deployment, "spec", "template", "spec", "volumes")
+                     if "persistentVolumeClaim" in v)
+        # the preset's Hub model id was staged on its PVC, where the rendered HF_HOME points
+        assert (workdir / "pvc" / claim / "huggingface" / "hub" / "models--meta-llama--Llama-3.1-8B-Instruct").is_dir()
         TIMINGS["engine ready (startup probe + readiness)"] = runner.wait_ready(timeout=900)
         service = next(o for o in objects if o["kind"] == "Service")["metadata"]["name"]
         base = runner.service_url(service)
