@@ -42,14 +42,16 @@ llm-common.accelerator.resources: the container's resources with the GPUs added 
 Extended resources must have request = limit; the chart sets both from accelerator.count so they cannot drift,
 and refuses GPU keys written into resources by hand.
 Usage: resources: {{- include "llm-common.accelerator.resources" (dict "resources" .Values.resources "accelerator" .Values.accelerator) | nindent 12 }}
+Optional "field" names the resources value in error messages (default "resources"), e.g. "worker.resources".
 */}}
 {{- define "llm-common.accelerator.resources" -}}
+{{- $field := .field | default "resources" -}}
 {{- $res := deepCopy (.resources | default dict) -}}
 {{- $gpu := include "llm-common.accelerator.resourceName" .accelerator -}}
 {{- range $section := list "requests" "limits" -}}
 {{- range $k, $_ := (get $res $section | default dict) -}}
 {{- if or (hasSuffix "/gpu" $k) (hasPrefix "nvidia.com/" $k) (hasPrefix "amd.com/" $k) -}}
-{{- fail (printf "resources.%s.%s: do not set GPUs in resources; set accelerator.count (requests and limits are both derived from it)" $section $k) -}}
+{{- fail (printf "%s.%s.%s: do not set GPUs in resources; set accelerator.count (requests and limits are both derived from it)" $field $section $k) -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}

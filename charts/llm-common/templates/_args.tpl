@@ -46,8 +46,10 @@ Usage: {{- include "llm-common.args.flags" (dict "flags" $flags "negatable" true
 llm-common.args.extra: .Values.extraArgs as YAML list items, after refusing any flag the chart already renders
 from a structured value (two copies of a flag are at best confusing: argparse keeps the last one).
 "flags" is the same list given to llm-common.args.flags; its 4th element names the value to set instead.
+Optional "field" names the list in error messages (default "extraArgs"), e.g. "inferenceServices[0].extraArgs".
 */}}
 {{- define "llm-common.args.extra" -}}
+{{- $field := .field -}}
 {{- $owned := dict -}}
 {{- range .flags -}}
 {{- $_ := set $owned (printf "--%s" (index . 0)) (index . 3) -}}
@@ -56,7 +58,7 @@ from a structured value (two copies of a flag are at best confusing: argparse ke
 {{- range $i, $a := (.extraArgs | default list) -}}
 {{- $flag := regexReplaceAll "=.*$" (toString $a) "" -}}
 {{- if hasKey $owned $flag -}}
-{{- fail (printf "extraArgs[%d]: %s is rendered from %s; set that value instead of passing the flag" $i $flag (get $owned $flag)) -}}
+{{- fail (printf "%s[%d]: %s is rendered from %s; set that value instead of passing the flag" ($field | default "extraArgs") $i $flag (get $owned $flag)) -}}
 {{- end }}
 - {{ toString $a | toJson }}
 {{- end -}}

@@ -8,24 +8,28 @@ readiness probe until the startup probe has passed, so the startup probe carries
 
 Values read (schemas/probes.schema.yaml):
   probes.port                          named container port the probes hit (default http)
+  probes.<startup|readiness|liveness>.port   optional: another named port for that probe alone
   probes.startup.path|budgetSeconds|periodSeconds|timeoutSeconds
   probes.readiness.path|periodSeconds|timeoutSeconds|failureThreshold|successThreshold
   probes.liveness.path|periodSeconds|timeoutSeconds|failureThreshold
+Optional .fieldPrefix in the context (e.g. "worker.") prefixes "probes." in error messages, for charts that pass a
+per-group context.
 Usage: {{- include "llm-common.probes.container" . | nindent 10 }}
 */}}
 {{- define "llm-common.probes.container" -}}
 {{- $p := .Values.probes -}}
+{{- $f := .fieldPrefix | default "" -}}
 {{- $port := $p.port | default "http" -}}
 {{- $s := $p.startup -}}
 {{- $budget := int $s.budgetSeconds -}}
 {{- $period := int ($s.periodSeconds | default 10) -}}
 {{- if lt $budget $period -}}
-{{- fail (printf "probes.startup.budgetSeconds: %d is shorter than probes.startup.periodSeconds (%d); give the model at least one probe period to load" $budget $period) -}}
+{{- fail (printf "%sprobes.startup.budgetSeconds: %d is shorter than %sprobes.startup.periodSeconds (%d); give the model at least one probe period to load" $f $budget $f $period) -}}
 {{- end }}
 startupProbe:
   httpGet:
     path: {{ $s.path }}
-    port: {{ $port }}
+    port: {{ $s.port | default $port }}
   periodSeconds: {{ $period }}
   timeoutSeconds: {{ int ($s.timeoutSeconds | default 5) }}
   # ceil(budgetSeconds / periodSeconds): the pod gets {{ $budget }}s to load the model.
@@ -33,7 +37,7 @@ startupProbe:
 readinessProbe:
   httpGet:
     path: {{ $p.readiness.path }}
-    port: {{ $port }}
+    port: {{ $p.readiness.port | default $port }}
   periodSeconds: {{ int ($p.readiness.periodSeconds | default 5) }}
   timeoutSeconds: {{ int ($p.readiness.timeoutSeconds | default 5) }}
   failureThreshold: {{ int ($p.readiness.failureThreshold | default 3) }}
@@ -41,7 +45,7 @@ readinessProbe:
 livenessProbe:
   httpGet:
     path: {{ $p.liveness.path }}
-    port: {{ $port }}
+    port: {{ $p.liveness.port | default $port }}
   periodSeconds: {{ int ($p.liveness.periodSeconds | default 10) }}
   timeoutSeconds: {{ int ($p.liveness.timeoutSeconds | default 5) }}
   failureThreshold: {{ int ($p.liveness.failureThreshold | default 3) }}

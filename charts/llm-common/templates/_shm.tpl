@@ -22,24 +22,27 @@ llm-common.shm.enabled: "true" or "" (empty = off).
 
 {{/*
 llm-common.shm.validate: fails when shm is off for a multi-GPU pod, too small, or not below the memory limit.
+Optional .fieldPrefix in the context (e.g. "worker.") prefixes the value paths in the messages, for charts that
+pass a per-group context whose Values hold that group's accelerator, shm and resources.
 */}}
 {{- define "llm-common.shm.validate" -}}
+{{- $f := .fieldPrefix | default "" -}}
 {{- $gpus := include "llm-common.accelerator.count" .Values.accelerator | int -}}
 {{- if and (gt $gpus 1) (not (include "llm-common.shm.enabled" .)) -}}
-{{- fail (printf "shm.enabled: false with accelerator.count=%d; NCCL needs a memory-backed /dev/shm to move tensors between GPUs. Remove shm.enabled or set it to true" $gpus) -}}
+{{- fail (printf "%sshm.enabled: false with %saccelerator.count=%d; NCCL needs a memory-backed /dev/shm to move tensors between GPUs. Remove %sshm.enabled or set it to true" $f $f $gpus $f) -}}
 {{- end -}}
 {{- if include "llm-common.shm.enabled" . -}}
-{{- $size := include "llm-common.quantity.bytes" (dict "value" (required "shm.sizeLimit is required when shm is enabled (for example 16Gi)" .Values.shm.sizeLimit) "field" "shm.sizeLimit") | float64 -}}
+{{- $size := include "llm-common.quantity.bytes" (dict "value" (required (printf "%sshm.sizeLimit is required when shm is enabled (for example 16Gi)" $f) .Values.shm.sizeLimit) "field" (printf "%sshm.sizeLimit" $f)) | float64 -}}
 {{- if and (gt $gpus 1) (lt $size 1073741824.0) -}}
-{{- fail (printf "shm.sizeLimit: %s is smaller than needed; with %d GPUs NCCL needs at least 1Gi of /dev/shm" (toString .Values.shm.sizeLimit) $gpus) -}}
+{{- fail (printf "%sshm.sizeLimit: %s is smaller than needed; with %d GPUs NCCL needs at least 1Gi of /dev/shm" $f (toString .Values.shm.sizeLimit) $gpus) -}}
 {{- end -}}
 {{- $limit := ((.Values.resources | default dict).limits | default dict).memory -}}
 {{- if not $limit -}}
-{{- fail "resources.limits.memory is required when shm is enabled: a memory-backed /dev/shm counts against the container's memory limit, so the limit must be set and larger than shm.sizeLimit" -}}
+{{- fail (printf "%sresources.limits.memory is required when shm is enabled: a memory-backed /dev/shm counts against the container's memory limit, so the limit must be set and larger than %sshm.sizeLimit" $f $f) -}}
 {{- end -}}
-{{- $limitBytes := include "llm-common.quantity.bytes" (dict "value" $limit "field" "resources.limits.memory") | float64 -}}
+{{- $limitBytes := include "llm-common.quantity.bytes" (dict "value" $limit "field" (printf "%sresources.limits.memory" $f)) | float64 -}}
 {{- if ge $size $limitBytes -}}
-{{- fail (printf "shm.sizeLimit: %s must be smaller than resources.limits.memory (%s): /dev/shm is memory-backed and counts against that limit, leaving nothing for the engine" (toString .Values.shm.sizeLimit) (toString $limit)) -}}
+{{- fail (printf "%sshm.sizeLimit: %s must be smaller than %sresources.limits.memory (%s): /dev/shm is memory-backed and counts against that limit, leaving nothing for the engine" $f (toString .Values.shm.sizeLimit) $f (toString $limit)) -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}
