@@ -4,7 +4,7 @@ helm 4 needs no cluster at all. helm 3 reads discovery even for a client-side dr
 is pointed at tests/discovery_stub.py, which answers only discovery (/version, /api, /apis and resource lists)."""
 import pytest
 
-from llmcharts import discovery, paths
+from llmcharts import discovery, invariants, paths
 
 from discovery_stub import discovery_kubeconfig
 
@@ -23,7 +23,10 @@ def test_install_dry_run_client(case, helm_name, helms, kubeconfig, tmp_path):
                                          kubeconfig=cfg)
     assert r.returncode == 0, r.stderr
     assert "STATUS: pending-install" in r.stdout
-    assert "NOTES:" in r.stdout and "kind: Deployment" in r.stdout
+    # A workload was rendered: a Deployment, or a custom resource that embeds pod templates (RayService, ...) or
+    # that KServe builds pods from (InferenceService, its runtime).
+    workloads = (*invariants.POD_TEMPLATE_PATHS, "InferenceService", *invariants.KSERVE_RUNTIME_KINDS)
+    assert "NOTES:" in r.stdout and any(f"\nkind: {k}\n" in r.stdout for k in workloads)
 
 
 def test_helm4_needs_no_cluster_for_a_client_dry_run(helms, tmp_path):

@@ -103,18 +103,221 @@ def _missing_standard_label(o):
     del find(o, "ServiceAccount")["metadata"]["labels"]["app.kubernetes.io/instance"]
 
 
+# Breaks built from a kserve-llm render (ci/full-values.yaml): a ClusterServingRuntime and two InferenceServices,
+# which the invariants see as the predictor pods KServe builds from them (invariants.kserve_pod_templates).
+def on_kserve(fn):
+    fn.chart = "kserve-llm"
+    return fn
+
+
+def named(objs, kind, name=None):
+    return next(o for o in objs if o["kind"] == kind and (name is None or o["metadata"]["name"] == name))
+
+
+def kruntime(objs):
+    return named(objs, "ClusterServingRuntime")
+
+
+def kcontainer(objs):
+    return kruntime(objs)["spec"]["containers"][0]
+
+
+def kpredictor(objs, name="llama-70b"):
+    return named(objs, "InferenceService", name)["spec"]["predictor"]
+
+
+@on_kserve
+def _kserve_port_flag_differs(o):
+    args = kcontainer(o)["args"]
+    args[args.index("--port=8080")] = "--port=9000"
+
+
+@on_kserve
+def _kserve_model_args_override_port(o):
+    kpredictor(o)["model"]["args"].append("--port=9000")  # appended to the runtime's: the last --port wins
+
+
+@on_kserve
+def _kserve_prometheus_port_undeclared(o):
+    kruntime(o)["spec"]["annotations"]["prometheus.kserve.io/port"] = "9090"
+
+
+@on_kserve
+def _kserve_prometheus_port_not_served(o):
+    kcontainer(o)["ports"].append({"name": "extra", "containerPort": 9090, "protocol": "TCP"})
+    kruntime(o)["spec"]["annotations"]["prometheus.kserve.io/port"] = "9090"
+
+
+@on_kserve
+def _kserve_prometheus_path_relative(o):
+    kruntime(o)["spec"]["annotations"]["prometheus.kserve.io/path"] = "metrics"
+
+
+@on_kserve
+def _kserve_runtime_container_renamed(o):
+    kcontainer(o)["name"] = "vllm"  # the seed's name: KServe would not merge the model into it
+
+
+@on_kserve
+def _kserve_format_not_served(o):
+    kpredictor(o)["model"]["modelFormat"]["name"] = "pytorch"
+
+
+@on_kserve
+def _kserve_protocol_not_served(o):
+    kpredictor(o)["model"]["protocolVersion"] = "v2"
+
+
+@on_kserve
+def _kserve_gpu_limit_differs(o):
+    kpredictor(o)["model"]["resources"]["limits"]["nvidia.com/gpu"] = 8
+
+
+@on_kserve
+def _kserve_no_toleration(o):
+    del kpredictor(o)["tolerations"]
+
+
+@on_kserve
+def _kserve_runtime_shm_too_big(o):
+    next(v for v in kruntime(o)["spec"]["volumes"] if v["name"] == "dshm")["emptyDir"]["sizeLimit"] = "200Gi"
+
+
+@on_kserve
+def _kserve_cuda_visible(o):
+    kpredictor(o)["model"]["env"] = [{"name": "CUDA_VISIBLE_DEVICES", "value": "0,1,2,3"}]
+
+
+@on_kserve
+def _kserve_literal_token(o):
+    kcontainer(o)["env"].append({"name": "HF_TOKEN", "value": "hf_x"})
+
+
+@on_kserve
+def _kserve_runtime_without_startup_probe(o):
+    del kcontainer(o)["startupProbe"]
+
+
+@on_kserve
+def _kserve_service_links(o):
+    kpredictor(o, "mistral-7b")["enableServiceLinks"] = True
+
+
+@on_kserve
+def _kserve_runtime_without_prestop(o):
+    del kcontainer(o)["lifecycle"]
+
+
+@on_kserve
+def _kserve_bad_pod_label(o):
+    kpredictor(o)["labels"]["team"] = "a b"
+
+
+# Breaks built from a ray-llm render (ci/full-values.yaml): a RayService whose rayClusterConfig holds the head and
+# one GPU worker group (pods of 2 GPUs, autoscaled between 2 and 4).
+def on_ray(fn):
+    fn.chart = "ray-llm"
+    return fn
+
+
+def ray_worker(objs):
+    return find(objs, "RayService")["spec"]["rayClusterConfig"]["workerGroupSpecs"][0]
+
+
+@on_ray
+def _ray_num_gpus_differs(o):
+    ray_worker(o)["rayStartParams"]["num-gpus"] = "4"
+
+
+@on_ray
+def _ray_start_param_not_a_string(o):
+    ray_worker(o)["rayStartParams"]["num-cpus"] = 16
+
+
+@on_ray
+def _ray_head_without_start_params(o):
+    del find(o, "RayService")["spec"]["rayClusterConfig"]["headGroupSpec"]["rayStartParams"]
+
+
+@on_ray
+def _ray_replicas_above_max(o):
+    ray_worker(o)["replicas"] = 9
+
+
+def on_stack(fn):
+    fn.chart = "llm-stack"
+    return fn
+
+
+def gateway_pod(objs):
+    return next(o for o in objs if o["kind"] == "Deployment" and o["metadata"]["name"].endswith("-gateway"))["spec"]["template"]["spec"]
+
+
+def registrar_env(objs, name):
+    return next(e for e in gateway_pod(objs)["containers"][1]["env"] if e["name"] == name)
+
+
+@on_stack
+def _stack_object_rendered_twice(o):
+    o.append(copy.deepcopy(find(o, "Service")))
+
+
+@on_stack
+def _stack_backend_without_service(o):
+    e = registrar_env(o, "BACKENDS")
+    e["value"] = e["value"].replace("-vllm.", "-vllm-old.", 1)
+
+
+@on_stack
+def _stack_model_with_two_backends(o):
+    e = registrar_env(o, "BACKENDS")
+    first = e["value"].split()[0]
+    e["value"] += " " + first.split("=")[0] + "=http://elsewhere.llm-test.svc:8000"
+
+
+@on_stack
+def _stack_extra_backend_shadows_engine(o):
+    e = registrar_env(o, "EXTRA_BACKENDS")
+    e["value"] += " " + registrar_env(o, "BACKENDS")["value"].split()[0].split("=")[0] + "=http://x.other.svc:8000"
+
+
+@on_stack
+def _stack_port_name_declared_twice(o):
+    gateway_pod(o)["containers"][1]["ports"] = [{"name": "http", "containerPort": 9000}]
+
+
+@on_stack
+def _stack_services_disagree_on_port_name(o):
+    svc = copy.deepcopy(next(s for s in o if s["kind"] == "Service" and s["metadata"]["name"].endswith("-gateway")))
+    svc["metadata"]["name"] += "-alt"
+    svc["spec"]["ports"][0]["targetPort"] = "metrics"
+    o.append(svc)
+
+
 BREAKS = {
-    "gpu_requests_equal_limits": [_gpu_limit_differs],
-    "gpu_pods_tolerate_gpu_taint": [_no_toleration],
-    "multi_gpu_pods_mount_memory_shm": [_no_shm, _shm_too_big],
-    "no_hand_set_visible_devices": [_cuda_visible],
-    "secrets_only_from_secret_refs": [_literal_token, _literal_api_key_flag],
-    "engine_containers_have_probes": [_no_startup_probe, _probe_wrong_port],
-    "engine_pods_drain_gracefully": [_service_links, _grace_too_short],
+    "gpu_requests_equal_limits": [_gpu_limit_differs, _kserve_gpu_limit_differs],
+    "gpu_pods_tolerate_gpu_taint": [_no_toleration, _kserve_no_toleration],
+    "multi_gpu_pods_mount_memory_shm": [_no_shm, _shm_too_big, _kserve_runtime_shm_too_big],
+    "no_hand_set_visible_devices": [_cuda_visible, _kserve_cuda_visible],
+    "secrets_only_from_secret_refs": [_literal_token, _literal_api_key_flag, _kserve_literal_token],
+    "engine_containers_have_probes": [_no_startup_probe, _probe_wrong_port, _kserve_runtime_without_startup_probe],
+    "engine_pods_drain_gracefully": [_service_links, _grace_too_short, _kserve_service_links,
+                                     _kserve_runtime_without_prestop],
     "services_select_rendered_pods": [_service_selects_nothing, _service_wrong_target_port],
     "monitors_and_scalers_point_at_rendered_objects": [_monitor_wrong_port, _hpa_target_missing, _replicas_with_hpa],
-    "names_and_labels_valid": [_bad_name, _bad_label],
+    "names_and_labels_valid": [_bad_name, _bad_label, _kserve_bad_pod_label],
     "standard_labels_present": [_missing_standard_label],
+    "port_flags_match_declared_ports": [_kserve_port_flag_differs, _kserve_model_args_override_port],
+    "prometheus_annotations_match_ports": [_kserve_prometheus_port_undeclared, _kserve_prometheus_port_not_served,
+                                           _kserve_prometheus_path_relative],
+    "kserve_runtimes_serve_their_models": [_kserve_runtime_container_renamed, _kserve_format_not_served,
+                                           _kserve_protocol_not_served],
+    "object_names_unique": [_stack_object_rendered_twice],
+    "gateway_backends_resolve": [_stack_backend_without_service, _stack_model_with_two_backends,
+                                 _stack_extra_backend_shadows_engine],
+    "pod_port_names_unique": [_stack_port_name_declared_twice, _stack_services_disagree_on_port_name],
+    "ray_groups_match_their_pods": [_ray_num_gpus_differs, _ray_start_param_not_a_string,
+                                    _ray_head_without_start_params, _ray_replicas_above_max],
 }
 
 
@@ -126,10 +329,37 @@ def test_good_render_passes_every_invariant(good):
     assert invariants.run_all(good) == []
 
 
+@pytest.fixture(scope="module")
+def renders(helms, good):
+    """Good renders by chart (a break's .chart, default vllm), each from the chart's ci/full-values.yaml."""
+    cache = {"vllm": good}
+
+    def get(chart):
+        if chart not in cache:
+            r = helms["helm3"].template(paths.CHARTS / chart, [paths.CHARTS / chart / "ci" / "full-values.yaml"],
+                                        release="inv")
+            assert r.ok, r.error
+            cache[chart] = r.objects
+        return cache[chart]
+    return get
+
+
+def test_good_kserve_render_passes_every_invariant(renders):
+    assert invariants.run_all(renders("kserve-llm")) == []
+
+
+def test_good_ray_render_passes_every_invariant(renders):
+    assert invariants.run_all(renders("ray-llm")) == []
+
+
+def test_good_stack_render_passes_every_invariant(renders):
+    assert invariants.run_all(renders("llm-stack")) == []
+
+
 @pytest.mark.parametrize("name,brk", [(n, b) for n, bs in BREAKS.items() for b in bs],
                          ids=lambda x: x if isinstance(x, str) else x.__name__.strip("_"))
-def test_invariant_catches_its_fault(name, brk, good):
-    objs = copy.deepcopy(good)
+def test_invariant_catches_its_fault(name, brk, renders):
+    objs = copy.deepcopy(renders(getattr(brk, "chart", "vllm")))
     brk(objs)
     found = list(invariants.ALL[name](objs))
     assert found, f"{name} missed {brk.__name__}"

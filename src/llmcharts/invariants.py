@@ -3,12 +3,13 @@ and run across every chart x values file.
 
 Each invariant takes the list of rendered objects and yields Violations. Register one with @invariant; the
 harness runs all of them (ALL). Pod templates are found by `pod_templates`, which knows the workload kinds
-(and, through POD_TEMPLATE_PATHS, custom resources that embed pod templates).
+(and, through POD_TEMPLATE_PATHS, custom resources that embed pod templates), and builds the pods KServe makes
+from an InferenceService and its (Cluster)ServingRuntime (see kserve_pod_templates).
 """
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
 GPU_SUFFIX = "/gpu"
@@ -100,6 +101,12 @@ class PodTemplate:
     where: str
     labels: dict
     spec: dict
+    annotations: dict = field(default_factory=dict)
+    # Set for pods whose main container serves the model whatever their labels (KServe predictors and runtimes).
+    engine: bool = False
+    # A partial pod: its pod-level fields (grace period, service links, ...) come from the objects that use it
+    # (a ServingRuntime no rendered InferenceService uses); only container-level rules apply to them.
+    partial: bool = False
 
     @property
     def name(self) -> str:
@@ -110,7 +117,7 @@ class PodTemplate:
 
     @property
     def is_engine(self) -> bool:
-        return self.labels.get("app.kubernetes.io/component") in ENGINE_COMPONENTS or any(
+        return self.engine or self.labels.get("app.kubernetes.io/component") in ENGINE_COMPONENTS or any(
             gpu_count(c) for c in self.containers(init=False))
 
 
@@ -118,12 +125,143 @@ def pod_templates(objects: list[dict]) -> list[PodTemplate]:
     out = []
     for obj in objects:
         if obj.get("kind") == "Pod":
-            out.append(PodTemplate(obj, "", dig(obj, "metadata", "labels", default={}) or {}, obj.get("spec") or {}))
+            out.append(PodTemplate(obj, "", dig(obj, "metadata", "labels", default={}) or {}, obj.get("spec") or {},
+                                   dig(obj, "metadata", "annotations", default={}) or {}))
         for path in POD_TEMPLATE_PATHS.get(obj.get("kind"), []):
             for i, tpl in enumerate(_expand(obj, path)):
                 where = "." + ".".join(str(p) for p in path).replace("*", str(i))
                 out.append(PodTemplate(obj, where, dig(tpl, "metadata", "labels", default={}) or {},
-                                       tpl.get("spec") or {}))
+                                       tpl.get("spec") or {}, dig(tpl, "metadata", "annotations", default={}) or {}))
+    return out + kserve_pod_templates(objects)
+
+
+# ----------------------------------------------------------------- KServe predictor pods
+
+# KServe builds a predictor pod from an InferenceService and the (Cluster)ServingRuntime it resolves to
+# (pkg/controller/v1beta1/inferenceservice/utils, v0.15-v0.20): spec.predictor.model is strategic-merge-patched onto
+# the runtime container named kserve-container, except that args are concatenated (the runtime's first), and the
+# predictor's pod fields are merged over the runtime's. The invariants check that merged pod. A runtime that no
+# rendered InferenceService uses is checked alone, as a partial pod.
+KSERVE_RUNTIME_KINDS = ("ServingRuntime", "ClusterServingRuntime")
+KSERVE_CONTAINER = "kserve-container"
+# spec.predictor keys that are not PodSpec fields (ComponentExtensionSpec, framework specs, storage).
+_PREDICTOR_NOT_POD = {"model", "containers", "minReplicas", "maxReplicas", "scaleTarget", "scaleMetric",
+                      "scaleMetricType", "containerConcurrency", "timeout", "canaryTrafficPercent", "logger", "batcher",
+                      "labels", "annotations", "deploymentStrategy", "autoScaling", "workerSpec", "storageUris",
+                      "storageContainerName", "name", "sklearn", "xgboost", "tensorflow", "pytorch", "triton", "onnx",
+                      "huggingface", "pmml", "lightgbm", "paddle"}
+# spec.predictor.model keys that are not Container fields.
+_MODEL_NOT_CONTAINER = {"modelFormat", "runtime", "storageUri", "storage", "protocolVersion", "runtimeVersion",
+                        "confidential"}
+# (Cluster)ServingRuntime spec keys that are pod fields.
+_RUNTIME_POD_FIELDS = ("nodeSelector", "tolerations", "affinity", "volumes", "imagePullSecrets", "hostIPC",
+                       "schedulerName")
+# Lists that a strategic merge patch merges item by item, by this key (k8s.io/api/core/v1 patchMergeKey); any other
+# list is replaced.
+_MERGE_KEYS = {"env": "name", "ports": "containerPort", "volumeMounts": "mountPath", "volumeDevices": "devicePath",
+               "volumes": "name", "imagePullSecrets": "name", "containers": "name", "initContainers": "name"}
+
+
+def strategic_merge(base, patch):
+    """Kubernetes strategic merge patch of two objects, for the fields KServe merges: maps merge key by key, lists
+    with a merge key merge item by item, anything else is replaced by the patch."""
+    if not (isinstance(base, dict) and isinstance(patch, dict)):
+        return patch
+    out = dict(base)
+    for k, v in patch.items():
+        if k in out and k in _MERGE_KEYS and isinstance(out[k], list) and isinstance(v, list):
+            key = _MERGE_KEYS[k]
+            merged = list(out[k])
+            for item in v:
+                i = next((j for j, m in enumerate(merged) if isinstance(m, dict) and isinstance(item, dict)
+                          and key in item and m.get(key) == item.get(key)), None)
+                if i is None:
+                    merged.append(item)
+                else:
+                    merged[i] = strategic_merge(merged[i], item)
+            out[k] = merged
+        elif k in out:
+            out[k] = strategic_merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def _same_namespace(a: dict, b: dict) -> bool:
+    return dig(a, "metadata", "namespace") == dig(b, "metadata", "namespace")
+
+
+def kserve_runtime_for(isvc: dict, objects: list[dict]) -> dict | None:
+    """The rendered runtime KServe would use for this InferenceService, or None (none rendered: a built-in or
+    pre-installed one). An explicit predictor.model.runtime is looked up as a ServingRuntime of the InferenceService's
+    namespace, then as a ClusterServingRuntime; otherwise the enabled, single-model runtimes with an autoSelect entry
+    for the model format are candidates, namespaced ones first, then the highest priority."""
+    model = dig(isvc, "spec", "predictor", "model") or {}
+    runtimes = [o for o in objects if o.get("kind") in KSERVE_RUNTIME_KINDS and not dig(o, "spec", "disabled")
+                and (o["kind"] == "ClusterServingRuntime" or _same_namespace(o, isvc))]
+    if model.get("runtime"):
+        for kind in KSERVE_RUNTIME_KINDS:
+            for rt in runtimes:
+                if rt["kind"] == kind and dig(rt, "metadata", "name") == model["runtime"]:
+                    return rt
+        return None
+    fmt = model.get("modelFormat") or {}
+    candidates = []
+    for rt in runtimes:
+        if dig(rt, "spec", "multiModel"):
+            continue
+        for f in dig(rt, "spec", "supportedModelFormats", default=[]) or []:
+            if (f.get("autoSelect") and f.get("name") == fmt.get("name")
+                    and (not fmt.get("version") or f.get("version") == fmt.get("version"))):
+                candidates.append((rt["kind"] != "ServingRuntime", -(f.get("priority") or 0), rt))
+    candidates.sort(key=lambda c: c[:2])
+    return candidates[0][2] if candidates else None
+
+
+def _runtime_container(runtime: dict | None) -> dict:
+    for c in dig(runtime, "spec", "containers", default=[]) or []:
+        if c.get("name") == KSERVE_CONTAINER:
+            return c
+    return {}
+
+
+def kserve_predictor_pod(isvc: dict, runtime: dict | None) -> PodTemplate:
+    """The predictor pod of an InferenceService merged with its runtime (None: the predictor alone)."""
+    pred = dig(isvc, "spec", "predictor", default={}) or {}
+    rspec = (runtime or {}).get("spec") or {}
+    spec = strategic_merge({k: v for k, v in rspec.items() if k in _RUNTIME_POD_FIELDS},
+                           {k: v for k, v in pred.items() if k not in _PREDICTOR_NOT_POD})
+    containers = []
+    if "model" in pred:
+        base = _runtime_container(runtime)
+        model = {k: v for k, v in (pred.get("model") or {}).items() if k not in _MODEL_NOT_CONTAINER}
+        main = strategic_merge(base, model)
+        main["args"] = list(base.get("args") or []) + list(model.get("args") or [])
+        main["name"] = main.get("name") or KSERVE_CONTAINER
+        containers.append(main)
+        containers += [c for c in rspec.get("containers") or [] if c.get("name") != KSERVE_CONTAINER]
+    containers += list(pred.get("containers") or [])
+    spec["containers"] = containers
+    labels = {**(rspec.get("labels") or {}), **(dig(isvc, "metadata", "labels", default={}) or {}),
+              **(pred.get("labels") or {})}
+    annotations = {**(rspec.get("annotations") or {}), **(dig(isvc, "metadata", "annotations", default={}) or {}),
+                   **(pred.get("annotations") or {})}
+    return PodTemplate(isvc, ".spec.predictor", labels, spec, annotations, engine=True)
+
+
+def kserve_pod_templates(objects: list[dict]) -> list[PodTemplate]:
+    """Predictor pods of the rendered InferenceServices (merged with their rendered runtimes), and the runtimes no
+    rendered InferenceService uses, as partial pods."""
+    out, used = [], set()
+    for isvc in (o for o in objects if o.get("kind") == "InferenceService"):
+        runtime = kserve_runtime_for(isvc, objects)
+        if runtime is not None:
+            used.add(id(runtime))
+        out.append(kserve_predictor_pod(isvc, runtime))
+    for rt in (o for o in objects if o.get("kind") in KSERVE_RUNTIME_KINDS and id(o) not in used):
+        rspec = rt.get("spec") or {}
+        out.append(PodTemplate(rt, ".spec", rspec.get("labels") or {}, rspec, rspec.get("annotations") or {},
+                               engine=True, partial=True))
     return out
 
 
@@ -292,11 +430,13 @@ def engine_containers_have_probes(objects):
 
 @invariant
 def engine_pods_drain_gracefully(objects):
-    """Engine pods: no Service env injection, a preStop hook, and a grace period longer than the preStop."""
+    """Engine pods: no Service env injection, a preStop hook, and a grace period longer than the preStop.
+    (A partial pod, a runtime whose pod-level fields come from the InferenceServices using it, is held to its
+    containers' preStop hooks only.)"""
     for pod in pod_templates(objects):
         if not pod.is_engine:
             continue
-        if pod.spec.get("enableServiceLinks") is not False:
+        if not pod.partial and pod.spec.get("enableServiceLinks") is not False:
             yield Violation("engine_pods_drain_gracefully", pod.name, "enableServiceLinks is not false")
         grace = pod.spec.get("terminationGracePeriodSeconds", 30)
         for c in pod.containers(init=False):
@@ -307,9 +447,104 @@ def engine_pods_drain_gracefully(objects):
                 yield Violation("engine_pods_drain_gracefully", pod.name, f"container {c.get('name')} has no preStop hook")
                 continue
             sleep = dig(pre, "sleep", "seconds", default=0)
-            if grace <= sleep:
+            if not pod.partial and grace <= sleep:
                 yield Violation("engine_pods_drain_gracefully", pod.name,
                                 f"terminationGracePeriodSeconds {grace} leaves no time after the {sleep}s preStop sleep")
+
+
+PORT_FLAGS = ("--port",)
+METRICS_PORT_FLAGS = ("--prometheus-port", "--metrics-port")
+PROMETHEUS_PORT_ANNOTATIONS = ("prometheus.io/port", "prometheus.kserve.io/port")
+PROMETHEUS_PATH_ANNOTATIONS = ("prometheus.io/path", "prometheus.kserve.io/path")
+
+
+def flag_value(argv, names) -> str | None:
+    """The value of the last of these flags in an argv list ("--flag=value" or "--flag value"), as argparse reads
+    it, or None."""
+    argv = [str(a) for a in argv or []]
+    value = None
+    for i, a in enumerate(argv):
+        for n in names:
+            if a.startswith(n + "="):
+                value = a[len(n) + 1:]
+            elif a == n and i + 1 < len(argv):
+                value = argv[i + 1]
+    return value
+
+
+def container_argv(c: dict) -> list:
+    return list(c.get("command") or []) + list(c.get("args") or [])
+
+
+def declared_ports(c: dict) -> set:
+    return {p.get("containerPort") for p in c.get("ports") or []}
+
+
+@invariant
+def port_flags_match_declared_ports(objects):
+    """A container started with --port N declares containerPort N: probes, Services and scrapers reach it on the
+    declared port, and nothing listens there otherwise (the last --port wins, as argparse reads it)."""
+    for pod in pod_templates(objects):
+        for c in pod.containers(init=False):
+            port = flag_value(container_argv(c), PORT_FLAGS)
+            if port is None or not port.isdigit():
+                continue  # no flag, or a value such as $(PORT) that only the runtime resolves
+            if int(port) not in declared_ports(c):
+                yield Violation("port_flags_match_declared_ports", pod.name,
+                                f"container {c.get('name')}: --port={port} is not a declared containerPort "
+                                f"({sorted(p for p in declared_ports(c) if p is not None) or 'none declared'})")
+
+
+@invariant
+def prometheus_annotations_match_ports(objects):
+    """A prometheus.io/port or prometheus.kserve.io/port annotation names a container port the pod declares, and the
+    port its server serves metrics on (--prometheus-port / --metrics-port, else --port) when a flag sets it; the
+    path annotations are absolute paths."""
+    for pod in pod_templates(objects):
+        for key in PROMETHEUS_PORT_ANNOTATIONS:
+            if key not in pod.annotations:
+                continue
+            value = str(pod.annotations[key])
+            owners = [c for c in pod.containers(init=False) if value in {str(p) for p in declared_ports(c)}]
+            if not owners:
+                yield Violation("prometheus_annotations_match_ports", pod.name,
+                                f"{key}: {value!r} is not a declared container port")
+            for c in owners:
+                argv = container_argv(c)
+                serves = flag_value(argv, METRICS_PORT_FLAGS) or flag_value(argv, PORT_FLAGS)
+                if serves is not None and serves.isdigit() and serves != value:
+                    yield Violation("prometheus_annotations_match_ports", pod.name,
+                                    f"{key}: {value} but container {c.get('name')} serves metrics on port {serves}")
+        for key in PROMETHEUS_PATH_ANNOTATIONS:
+            if key in pod.annotations and not str(pod.annotations[key]).startswith("/"):
+                yield Violation("prometheus_annotations_match_ports", pod.name,
+                                f"{key}: {pod.annotations[key]!r} is not an absolute path")
+
+
+@invariant
+def kserve_runtimes_serve_their_models(objects):
+    """A (Cluster)ServingRuntime has a container named kserve-container (KServe merges the model into it), and an
+    InferenceService whose runtime is rendered asks for a model format (and protocol) that runtime lists."""
+    for rt in (o for o in objects if o.get("kind") in KSERVE_RUNTIME_KINDS):
+        if not _runtime_container(rt):
+            yield Violation("kserve_runtimes_serve_their_models", ref(rt), f"no container named {KSERVE_CONTAINER}")
+    for isvc in (o for o in objects if o.get("kind") == "InferenceService"):
+        model = dig(isvc, "spec", "predictor", "model")
+        rt = kserve_runtime_for(isvc, objects) if model else None
+        if rt is None:
+            continue  # no model spec, or a runtime that is not part of this render (built-in or pre-installed)
+        fmt = model.get("modelFormat") or {}
+        formats = dig(rt, "spec", "supportedModelFormats", default=[]) or []
+        if not any(f.get("name") == fmt.get("name") and (not fmt.get("version") or f.get("version") == fmt.get("version"))
+                   for f in formats):
+            yield Violation("kserve_runtimes_serve_their_models", ref(isvc),
+                            f"model format {fmt.get('name')!r} is not among {ref(rt)}'s supportedModelFormats "
+                            f"{[f.get('name') for f in formats]}")
+        protocols = dig(rt, "spec", "protocolVersions", default=[]) or []
+        proto = model.get("protocolVersion") or (None if model.get("runtime") else "v1")
+        if protocols and proto and proto not in protocols:
+            yield Violation("kserve_runtimes_serve_their_models", ref(isvc),
+                            f"protocolVersion {proto} is not among {ref(rt)}'s protocolVersions {protocols}")
 
 
 @invariant
@@ -395,3 +630,141 @@ def standard_labels_present(objects):
         missing = [k for k in STANDARD_LABELS if k not in labels]
         if missing:
             yield Violation("standard_labels_present", ref(o), f"missing labels {missing}")
+
+
+# ----------------------------------------------------------------- KubeRay clusters
+
+def ray_cluster_specs(objects: list[dict]) -> Iterator[tuple[dict, str, dict]]:
+    """(owner, path, RayClusterSpec) of every RayCluster, and of every RayService's rayClusterConfig."""
+    for o in objects:
+        if o.get("kind") == "RayCluster":
+            yield o, ".spec", o.get("spec") or {}
+        elif o.get("kind") == "RayService":
+            yield o, ".spec.rayClusterConfig", dig(o, "spec", "rayClusterConfig", default={}) or {}
+
+
+@invariant
+def ray_groups_match_their_pods(objects):
+    """KubeRay head and worker groups: rayStartParams on every group, all values strings (KubeRay <= 1.3 requires
+    both: map[string]string); a num-gpus that equals the Ray container's GPU limit (Ray schedules on what it is
+    told, the device plugin hands out what the limit says); worker replicas within [minReplicas, maxReplicas]
+    (KubeRay clamps them silently)."""
+    for owner, where, spec in ray_cluster_specs(objects):
+        groups = [("headGroupSpec", spec.get("headGroupSpec") or {})]
+        groups += [(f"workerGroupSpecs[{i}]", g or {}) for i, g in enumerate(spec.get("workerGroupSpecs") or [])]
+        for name, group in groups:
+            at = f"{where}.{name}"
+            params = group.get("rayStartParams")
+            if params is None:
+                yield Violation("ray_groups_match_their_pods", ref(owner), f"{at}: no rayStartParams (required by KubeRay <= 1.3)")
+                params = {}
+            not_str = {k: v for k, v in params.items() if not isinstance(v, str)}
+            if not_str:
+                yield Violation("ray_groups_match_their_pods", ref(owner), f"{at}.rayStartParams: values must be strings: {not_str}")
+            ray_container = (dig(group, "template", "spec", "containers", default=[]) or [None])[0]
+            if ray_container is not None and "num-gpus" in params:
+                gpus = gpu_count(ray_container)
+                try:
+                    declared = float(params["num-gpus"])
+                except (TypeError, ValueError):
+                    declared = None
+                if declared != gpus:
+                    yield Violation("ray_groups_match_their_pods", ref(owner),
+                                    f"{at}: rayStartParams num-gpus {params['num-gpus']!r} but the Ray container "
+                                    f"{ray_container.get('name')} gets {gpus} GPUs")
+            if name != "headGroupSpec" and group.get("replicas") is not None:
+                n, lo, hi = group["replicas"], group.get("minReplicas", 0), group.get("maxReplicas")
+                if n < lo or (hi is not None and n > hi):
+                    yield Violation("ray_groups_match_their_pods", ref(owner),
+                                    f"{at}: replicas {n} outside minReplicas {lo} .. maxReplicas {hi}")
+
+
+# ----------------------------------------------------------------- releases with several charts (umbrella)
+
+def _group_of(api_version: str) -> str:
+    return api_version.split("/")[0] if "/" in (api_version or "") else ""
+
+
+@invariant
+def object_names_unique(objects):
+    """Two subcharts must not render the same object: the second would overwrite the first at install."""
+    seen = {}
+    for o in objects:
+        key = (_group_of(o.get("apiVersion", "")), o.get("kind"), dig(o, "metadata", "namespace", default=""),
+               dig(o, "metadata", "name"))
+        if key in seen:
+            yield Violation("object_names_unique", ref(o), f"rendered twice ({'/'.join(str(k) for k in key if k)})")
+        seen[key] = True
+
+
+def gateway_backends(objects: list[dict]) -> Iterator[tuple[PodTemplate, str, list[tuple[str, str]]]]:
+    """(gateway pod, env name, [(model, url)]) from the gateway registrar's BACKENDS / EXTRA_BACKENDS env."""
+    for pod in pod_templates(objects):
+        if pod.labels.get("app.kubernetes.io/component") != "gateway":
+            continue
+        for c, e in all_env(pod):
+            if e.get("name") in ("BACKENDS", "EXTRA_BACKENDS"):
+                pairs = [tuple(item.split("=", 1)) for item in str(e.get("value", "")).split() if "=" in item]
+                yield pod, e["name"], pairs
+
+
+@invariant
+def gateway_backends_resolve(objects):
+    """Every model the gateway routes to has exactly one backend, and every in-release backend URL is a rendered
+    Service (by name, namespace and port), or the <name>-predictor Service KServe creates on port 80 for a
+    rendered InferenceService <name> (RawDeployment)."""
+    services = {(dig(s, "metadata", "name"), dig(s, "metadata", "namespace", default="")): s
+                for s in objects if s.get("kind") == "Service"}
+    for isvc in (o for o in objects if o.get("kind") == "InferenceService"):
+        name = f"{dig(isvc, 'metadata', 'name')}-predictor"
+        services.setdefault((name, dig(isvc, "metadata", "namespace", default="")),
+                            {"kind": "Service", "metadata": {"name": name}, "spec": {"ports": [{"port": 80}]}})
+    for pod, env, pairs in gateway_backends(objects):
+        models = [m for m, _ in pairs]
+        for m in sorted({m for m in models if models.count(m) > 1}):
+            yield Violation("gateway_backends_resolve", pod.name, f"model {m!r} has {models.count(m)} backends in {env}")
+        if env != "BACKENDS":
+            continue
+        for model, url in pairs:
+            m = re.fullmatch(r"https?://([a-z0-9-]+)(?:\.([a-z0-9-]+))?(?:\.svc(?:\.cluster\.local)?)?:(\d+)/?", url)
+            if not m:
+                yield Violation("gateway_backends_resolve", pod.name, f"{model}: {url} is not a Service URL")
+                continue
+            name, ns, port = m.group(1), m.group(2) or "", int(m.group(3))
+            svc = services.get((name, ns)) or next((s for (n, _), s in services.items() if n == name and not ns), None)
+            if svc is None:
+                yield Violation("gateway_backends_resolve", pod.name, f"{model}: no rendered Service {name}.{ns}")
+            elif port not in [p.get("port") for p in dig(svc, "spec", "ports", default=[])]:
+                yield Violation("gateway_backends_resolve", pod.name, f"{model}: Service {name} has no port {port}")
+    everywhere = [m for _, _, pairs in gateway_backends(objects) for m, _ in pairs]
+    for m in sorted({m for m in everywhere if everywhere.count(m) > 1}):
+        if not any(models.count(m) > 1 for _, _, pairs in gateway_backends(objects) for models in [[x for x, _ in pairs]]):
+            yield Violation("gateway_backends_resolve", "gateway", f"model {m!r} is both an engine of this release and an extra backend")
+
+
+@invariant
+def pod_port_names_unique(objects):
+    """Within one pod, container port names and numbers are unique, and Services selecting the same pod give a
+    port name one meaning (the same targetPort)."""
+    services = [o for o in objects if o.get("kind") == "Service"]
+    for pod in pod_templates(objects):
+        names, numbers = [], []
+        for c in pod.containers(init=False):
+            for p in c.get("ports") or []:
+                if p.get("name"):
+                    names.append(p["name"])
+                numbers.append(p.get("containerPort"))
+        for dup in sorted({n for n in names if names.count(n) > 1}):
+            yield Violation("pod_port_names_unique", pod.name, f"port name {dup!r} declared twice")
+        for dup in sorted({n for n in numbers if numbers.count(n) > 1}):
+            yield Violation("pod_port_names_unique", pod.name, f"containerPort {dup} declared twice")
+        meaning = {}
+        for s in services:
+            if not selector_matches(dig(s, "spec", "selector"), pod.labels):
+                continue
+            for p in dig(s, "spec", "ports", default=[]):
+                name, target = p.get("name"), p.get("targetPort", p.get("port"))
+                if name in meaning and meaning[name][1] != target:
+                    yield Violation("pod_port_names_unique", pod.name,
+                                    f"Services {meaning[name][0]} and {ref(s)} both name a port {name!r} with different targets")
+                meaning.setdefault(name, (ref(s), target))

@@ -20,6 +20,7 @@ Parameters (a dict):
   completion   POST <basePath>/completions (default true; false for engines without the legacy route)
   chat         also POST <basePath>/chat/completions (default false; needs a model with a chat template)
   component    app.kubernetes.io/component of the pod (default test)
+  name         the pod's name (default <fullname>-test-openai; charts with several endpoints name one per endpoint)
   image        {registry, repository, tag} of an image with sh and curl (default docker.io/curlimages/curl:8.16.0,
                pinned by tag; global.imageRegistry still applies, for air-gapped mirrors)
   timeoutSeconds  limit for one generation request (default 300: CPU engines are slow)
@@ -46,7 +47,7 @@ include the chart's own validation first, or a missing value fails here instead 
 apiVersion: v1
 kind: Pod
 metadata:
-  name: {{ include "llm-common.names.componentFullname" (dict "context" $ctx "component" "test-openai") }}
+  name: {{ .name | default (include "llm-common.names.componentFullname" (dict "context" $ctx "component" "test-openai")) }}
   namespace: {{ $ns }}
   labels:
     {{- include "llm-common.labels.standard" (dict "context" $ctx "component" $component) | nindent 4 }}
