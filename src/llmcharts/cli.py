@@ -45,7 +45,10 @@ def cluster_reachable(kubectl: Path) -> bool:
 
 def cmd_deploy(args) -> int:
     chart = _chart_dir(args.chart)
-    values = [Path(f) for f in args.values] or [paths.VALUES / args.chart / "qwen2.5-0.5b-cpu.yaml"]
+    values = [Path(f) for f in args.values] or [DEFAULT_PRESETS.get(args.chart) or
+                                                 SystemExit(f"deploy: -f VALUES is required for chart {args.chart}")]
+    if isinstance(values[0], SystemExit):
+        raise values[0]
     helm = Helm(args.helm)
     build_all_dependencies(helm, [chart])
     rep = check(chart, values, [helm], release=args.release, namespace=args.namespace)
@@ -70,6 +73,42 @@ def cmd_deploy(args) -> int:
     return run_locally(chart, values, helm, args)
 
 
+# What `scripts/deploy` runs when given no values file.
+DEFAULT_PRESETS = {
+    "llm-stack": paths.VALUES / "llm-stack" / "cpu-local.yaml",
+    "vllm": paths.VALUES / "vllm" / "qwen2.5-0.5b-cpu.yaml",
+}
+
+
+def local_overlay(chart: Path, workdir: Path) -> Path:
+    """values/local/cpu.yaml for a vLLM chart; for the umbrella, the same under its vllm key."""
+    overlay = paths.VALUES / "local" / "cpu.yaml"
+    if chart.name != "llm-stack":
+        return overlay
+    import yaml
+    nested = workdir / "cpu-under-vllm.yaml"
+    nested.write_text(yaml.safe_dump({"vllm": yaml.safe_load(overlay.read_text())}))
+    return nested
+
+
+def wait_for_gateway_backends(base: str, timeout: float = 300) -> list[str]:
+    """Until the gateway routes to every registered model (the registrar adds them, the router's health check
+    admits them)."""
+    import json
+    import time
+    import urllib.request
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            workers = json.loads(urllib.request.urlopen(base + "/workers", timeout=5).read()).get("workers", [])
+            if workers and all(w.get("is_healthy") for w in workers):
+                return [w["model_id"] for w in workers]
+        except (OSError, ValueError):
+            pass
+        time.sleep(1)
+    raise TimeoutError(f"the gateway at {base} did not admit its backends within {timeout:.0f}s")
+
+
 def hub_reachable() -> bool:
     import urllib.request
     try:
@@ -89,7 +128,9 @@ def run_locally(chart: Path, values: list[Path], helm: Helm, args) -> int:
     from .e2e import served_model_name, engine_containers
     from .localrun import LocalRunner, RunnerError
 
-    local = values + [paths.VALUES / "local" / "cpu.yaml"]
+    workdir = Path(args.workdir or tempfile.mkdtemp(prefix="llm-local-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    local = values + [local_overlay(chart, workdir)]
     r = helm.template(chart, local, release=args.release, namespace=args.namespace)
     if not r.ok:
         print(r.error, file=sys.stderr)
@@ -110,7 +151,6 @@ def run_locally(chart: Path, values: list[Path], helm: Helm, args) -> int:
             else:
                 value = api_key = api_key or pysecrets.token_urlsafe(24)
             secrets.setdefault(name, {})[key] = value
-    workdir = Path(args.workdir or tempfile.mkdtemp(prefix="llm-local-"))
     extra_env = {"HF_HUB_OFFLINE": "1"} if tiny else {}
     print(f"deploy: starting locally on CPU in {workdir} ("
           + ("tiny random model standing in for the preset's weights: no Hub access" if tiny else "weights from the Hub")
@@ -126,9 +166,18 @@ def run_locally(chart: Path, values: list[Path], helm: Helm, args) -> int:
         except RunnerError as e:
             print(f"deploy: the local stack did not become ready: {e}", file=sys.stderr)
             return 1
-        svc = next(o for o in r.objects if o["kind"] == "Service")
-        base = runner.service_url(svc["metadata"]["name"])
-        model = served_model_name(engine_containers(r.objects)[0])
+        services = [o for o in r.objects if o["kind"] == "Service"]
+        gateway = next((o for o in services if o["metadata"]["labels"].get("app.kubernetes.io/component") == "gateway"), None)
+        base = runner.service_url((gateway or services[0])["metadata"]["name"])
+        if gateway:
+            try:
+                models = wait_for_gateway_backends(base)
+            except TimeoutError as e:
+                print(f"deploy: {e}\n{runner.tail_logs()}", file=sys.stderr)
+                return 1
+            model = models[0]
+        else:
+            model = served_model_name(engine_containers(r.objects)[0])
         auth = f" -H 'Authorization: Bearer {api_key}'" if api_key else ""
         print(f"deploy: ready in {t:.0f}s\n\n  OpenAI base URL: {base}/v1\n  model: {model}\n"
               + (f"  API key: {api_key}\n" if api_key else "")
@@ -162,7 +211,7 @@ def main(argv=None) -> int:
     c.set_defaults(func=cmd_check)
 
     d = sub.add_parser("deploy", help="deploy a preset to the current cluster, or show it when there is none")
-    d.add_argument("-c", "--chart", default="vllm")
+    d.add_argument("-c", "--chart", default="llm-stack")
     d.add_argument("-f", "--values", action="append", default=[])
     d.add_argument("--release", default="llm")
     d.add_argument("-n", "--namespace", default="llm-serving")

@@ -10,9 +10,10 @@ KServe ServingRuntimes + InferenceServices, the umbrella's gateway Deployment) a
 - volumes: each volume gets a host folder (PVCs by claim name, so pods share them like a real claim; emptyDir and
   memory emptyDir per pod). A process cannot see a folder at another path, so mountPath prefixes in args and env
   values are mapped to those folders;
-- ports: each containerPort gets a free loopback port. That mapping is the only change made to the arguments
-  besides volume paths: the value of the port flag, and Service URLs (http://svc[.ns[.svc...]]:port) that point
-  at pods the runner started;
+- ports: each containerPort gets a free loopback port (shared by the pod's containers, like a pod's network
+  namespace). That mapping is the only change made to the arguments besides volume paths: the values of port
+  flags (--port, --prometheus-port, ...), localhost:<containerPort> inside the pod, and Service URLs
+  (http://svc[.ns[.svc...]]:port) that point at pods the runner started;
 - probes: startup, then readiness and liveness, with the rendered paths, ports, periods and thresholds (httpGet
   and tcpSocket). A container that fails its startup or liveness probe is killed and restarted;
 - stop: the pod is marked not ready, the preStop hook runs (sleep action), then SIGTERM, and SIGKILL once
@@ -72,10 +73,19 @@ def _router_command(command: list, args: list) -> list:
     return [str(engine_env.router_venv() / "bin" / "vllm-router"), *argv[1:]]
 
 
+def _shell_command(command: list, args: list) -> list:
+    """Small utility images (curl, busybox) run their shell scripts with this machine's sh and curl."""
+    argv = list(command or []) + list(args or [])
+    if not argv or argv[0] not in ("/bin/sh", "sh", "/bin/bash", "bash", "curl"):
+        raise RunnerError(f"only shell/curl commands run locally from a utility image, not {argv[:2]}")
+    return argv
+
+
 # image repository pattern -> function(command, args) -> local argv
 IMAGES: list[tuple[re.Pattern, Callable]] = [
     (re.compile(r"(^|/)vllm/vllm-openai(-cpu)?:"), _vllm_command),
-    (re.compile(r"(^|/)(lmcache/)?vllm-router:|(^|/)vllm-project/router:|vllm-router"), _router_command),
+    (re.compile(r"(^|/)(llm-charts/)?vllm-router:"), _router_command),
+    (re.compile(r"(^|/)(curlimages/curl|busybox|alpine):"), _shell_command),
 ]
 
 
@@ -182,6 +192,8 @@ class LocalPod:
         self.dir = runner.workdir / "pods" / self.name
         self.volumes = {v["name"]: self._volume_dir(v) for v in self.spec.get("volumes") or []}
         self.terminating = False
+        # Containers of a pod share one network namespace: a containerPort is one local port for all of them.
+        self.ports = {p["containerPort"]: free_port() for c in self.spec.get("containers") or [] for p in c.get("ports") or []}
         self.containers = [self._container(c) for c in self.spec.get("containers") or []]
         self._threads: list[threading.Thread] = []
 
@@ -198,13 +210,15 @@ class LocalPod:
     def _container(self, c: dict) -> LocalContainer:
         mounts = sorted(((m["mountPath"].rstrip("/") or "/", self.volumes[m["name"]]) for m in c.get("volumeMounts") or []),
                         key=lambda x: -len(x[0]))
-        ports = {p["containerPort"]: free_port() for p in c.get("ports") or []}
+        ports = {p["containerPort"]: self.ports[p["containerPort"]] for p in c.get("ports") or []}
         names = {p["name"]: p["containerPort"] for p in c.get("ports") or [] if p.get("name")}
 
         def map_value(v: str) -> str:
             for mount, host in mounts:
                 if v == mount or v.startswith(mount + "/"):
                     return str(host) + v[len(mount):]
+            v = re.sub(r"\b(127\.0\.0\.1|localhost):(\d+)\b",
+                       lambda m: f"127.0.0.1:{self.ports.get(int(m.group(2)), int(m.group(2)))}", v)
             return self.runner.map_service_urls(v)
 
         argv = [map_value(a) for a in local_argv(c)]
@@ -330,13 +344,15 @@ class LocalPod:
 
 
 def _map_port_flag(argv: list, ports: dict) -> list:
-    """--port=8000 / --port 8000 (and -p) for a declared containerPort -> the local port."""
+    """Port flags (--port, -p, --prometheus-port, --metrics-port, ...) whose value is a declared containerPort
+    -> the local port that containerPort got."""
     out = list(argv)
+    flag = r"(--[a-z0-9-]*port|-p)"
     for i, a in enumerate(out):
-        m = re.fullmatch(r"(--port|-p)=(\d+)", a)
+        m = re.fullmatch(flag + r"=(\d+)", a)
         if m and int(m.group(2)) in ports:
             out[i] = f"{m.group(1)}={ports[int(m.group(2))]}"
-        elif a in ("--port", "-p") and i + 1 < len(out) and out[i + 1].isdigit() and int(out[i + 1]) in ports:
+        elif re.fullmatch(flag, a) and i + 1 < len(out) and out[i + 1].isdigit() and int(out[i + 1]) in ports:
             out[i + 1] = str(ports[int(out[i + 1])])
     return out
 
@@ -398,8 +414,10 @@ class LocalRunner:
         """Create the pods (backends first when `order` says so, so gateway args can name their ports)."""
         workloads = [o for o in self.objects if o.get("kind") in self.WORKLOADS
                      and (names is None or dig(o, "metadata", "name") in names)]
+        # Backends first, so a gateway's Service URLs map to ports that exist (pods start in this order).
         rank = {n: i for i, n in enumerate(order or [])}
-        workloads.sort(key=lambda o: rank.get(dig(o, "metadata", "name"), len(rank)))
+        workloads.sort(key=lambda o: (dig(o, "spec", "template", "metadata", "labels", "app.kubernetes.io/component") == "gateway",
+                                      rank.get(dig(o, "metadata", "name"), len(rank))))
         for o in workloads:
             pod = LocalPod(self, o, dig(o, "spec", "template"))
             self.pods[pod.name] = pod

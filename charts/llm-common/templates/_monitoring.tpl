@@ -2,7 +2,7 @@
 llm-common.serviceMonitor: a prometheus-operator ServiceMonitor scraping the component's Service.
 Usage: {{ include "llm-common.serviceMonitor" (dict "context" . "component" "engine") }}
 Values read: metrics.serviceMonitor.{enabled, namespace, interval, scrapeTimeout, path, labels, relabelings,
-metricRelabelings}, service.portName.
+metricRelabelings}, service.portName. Optional "port": the Service port name to scrape instead of service.portName.
 */}}
 {{- define "llm-common.serviceMonitor" -}}
 {{- $ctx := .context -}}
@@ -27,7 +27,7 @@ spec:
     matchLabels:
       {{- include "llm-common.labels.matchLabels" (dict "context" $ctx "component" .component) | nindent 6 }}
   endpoints:
-    - port: {{ $ctx.Values.service.portName | default "http" }}
+    - port: {{ .port | default $ctx.Values.service.portName | default "http" }}
       path: {{ $sm.path | default "/metrics" }}
       interval: {{ $sm.interval | default "15s" }}
       scrapeTimeout: {{ $sm.scrapeTimeout | default "10s" }}

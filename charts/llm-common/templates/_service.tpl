@@ -2,7 +2,7 @@
 llm-common.service: a Service in front of one component's pods.
 Usage: {{ include "llm-common.service" (dict "context" . "component" "engine" "service" .Values.service) }}
 "service" reads: type (ClusterIP), port, targetPort (a named container port, default http), portName (http),
-annotations, labels.
+annotations, labels. Optional "extraPorts": more ServicePorts as given (e.g. a separate metrics port).
 */}}
 {{- define "llm-common.service" -}}
 {{- $ctx := .context -}}
@@ -33,6 +33,9 @@ spec:
       {{- if and (eq ($svc.type | default "ClusterIP") "NodePort") $svc.nodePort }}
       nodePort: {{ int $svc.nodePort }}
       {{- end }}
+    {{- with .extraPorts }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
 {{- end -}}
 
 {{/*

@@ -86,3 +86,11 @@ vllm.validate: cross-field rules that a schema cannot express. Each failure name
 {{- end -}}
 {{- include "llm-common.shm.validate" . -}}
 {{- end -}}
+
+{{/*
+vllm.gatewayBackends: JSON list of what this release serves, for a gateway in front of it (the llm-stack umbrella
+calls it with .Subcharts.vllm): [{model, service, port}].
+*/}}
+{{- define "vllm.gatewayBackends" -}}
+{{- list (dict "model" (include "vllm.servedModelName" .) "service" (include "llm-common.names.fullname" .) "port" (int .Values.service.port)) | toJson -}}
+{{- end -}}
