@@ -23,21 +23,8 @@ error messages name the group's value paths.
 Usage: {{- $ctx := dict -}}{{- include "ray-llm.groupContext" (dict "root" . "group" "worker" "out" $ctx) -}}
 */}}
 {{- define "ray-llm.groupContext" -}}
-{{- $root := .root -}}
-{{- $g := get $root.Values .group -}}
-{{- $v := dict
-  "global" ($root.Values.global | default dict)
-  "nameOverride" $root.Values.nameOverride
-  "fullnameOverride" $root.Values.fullnameOverride
-  "namespaceOverride" $root.Values.namespaceOverride
-  "commonLabels" $root.Values.commonLabels
-  "imagePullSecrets" $root.Values.imagePullSecrets
-  "serviceAccount" $root.Values.serviceAccount
-  "podSecurityContext" $root.Values.podSecurityContext
-  "containerSecurityContext" $root.Values.containerSecurityContext
-  "drain" $root.Values.drain
-  "modelStorage" $root.Values.modelStorage
-  "hfToken" $root.Values.hfToken
+{{- $g := get .root.Values .group -}}
+{{- $values := dict
   "accelerator" $g.accelerator
   "resources" $g.resources
   "shm" ($g.shm | default (dict "enabled" false))
@@ -49,12 +36,8 @@ Usage: {{- $ctx := dict -}}{{- include "ray-llm.groupContext" (dict "root" . "gr
   "topologySpreadConstraints" $g.topologySpreadConstraints
   "priorityClassName" $g.priorityClassName
 -}}
-{{- $_ := set .out "Values" $v -}}
-{{- $_ := set .out "Chart" $root.Chart -}}
-{{- $_ := set .out "Release" $root.Release -}}
-{{- $_ := set .out "Capabilities" $root.Capabilities -}}
-{{- $_ := set .out "Template" $root.Template -}}
-{{- $_ := set .out "fieldPrefix" (printf "%s." .group) -}}
+{{- include "llm-common.context.component" (dict "root" .root "values" $values "fieldPrefix" (printf "%s." .group) "out" .out
+      "shared" (list "serviceAccount" "podSecurityContext" "containerSecurityContext" "drain" "modelStorage" "hfToken")) -}}
 {{- end -}}
 
 {{/*
