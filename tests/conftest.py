@@ -59,6 +59,6 @@ def pytest_terminal_summary(terminalreporter):
             f"{STATS['objects']} objects, {STATS['schema validations']} strict schema validations "
             f"(Kubernetes {' and '.join(paths.K8S_VERSIONS)} + CRDs), {STATS['schema errors']} schema errors, "
             f"{STATS['invariant checks']} invariant checks, {STATS['invariant violations']} violations")
-    for key in sorted(k for k in STATS if k.startswith(("bad input", "drain", "e2e", "flags"))):
+    for key in sorted(k for k in STATS if k.startswith(("bad input", "drain", "e2e", "flags", "llm-stack"))):
         terminalreporter.write_line(f"{key}: {STATS[key]}")
     terminalreporter.write_line(f"suite wall time: {time.monotonic() - _STARTED:.1f}s")

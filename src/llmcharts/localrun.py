@@ -1,7 +1,8 @@
 """Run rendered workloads as local processes, the way the kubelet would run their containers.
 
 No Kubernetes here, but the process a chart starts can run: the LocalRunner takes rendered objects (Deployments,
-KServe ServingRuntimes + InferenceServices, the umbrella's gateway Deployment) and, for one replica of each pod:
+KServe ServingRuntimes + InferenceServices, the umbrella's gateway Deployment) and, for one replica of each pod
+(an InferenceService's predictor pod is built as KServe's controller builds it, see _kserve_pods):
 
 - command/args: the container's own, with the image's entrypoint mapped to this machine (IMAGES: `vllm serve`
   becomes the vLLM CPU venv's OpenAI server module, `vllm-router` the router venv's binary);
@@ -21,6 +22,7 @@ KServe ServingRuntimes + InferenceServices, the umbrella's gateway Deployment) a
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -214,9 +216,10 @@ class LocalPod:
         names = {p["name"]: p["containerPort"] for p in c.get("ports") or [] if p.get("name")}
 
         def map_value(v: str) -> str:
-            for mount, host in mounts:
-                if v == mount or v.startswith(mount + "/"):
-                    return str(host) + v[len(mount):]
+            flag, eq, value = v.partition("=") if v.startswith("-") else ("", "", v)
+            for mount, host in mounts:  # a path, or the value of --flag=<path>
+                if value == mount or value.startswith(mount + "/"):
+                    return flag + eq + str(host) + value[len(mount):]
             v = re.sub(r"\b(127\.0\.0\.1|localhost):(\d+)\b",
                        lambda m: f"127.0.0.1:{self.ports.get(int(m.group(2)), int(m.group(2)))}", v)
             return self.runner.map_service_urls(v)
@@ -410,6 +413,36 @@ class LocalRunner:
 
     # -- lifecycle
 
+    def _kserve_pods(self, names: list[str] | None) -> list[tuple[dict, dict]]:
+        """(owner, pod template) for each InferenceService, built as KServe's controller builds it in
+        RawDeployment mode: the predictor merged into its runtime's kserve-container, {{.Name}} replaced by the
+        InferenceService name, the storage initializer's volume at /mnt/models (the runner stages the model
+        there), pods labelled serving.kserve.io/inferenceservice and a <name>-predictor Service on port 80."""
+        from .invariants import kserve_predictor_pod, kserve_runtime_for
+        out = []
+        for isvc in (o for o in self.objects if o.get("kind") == "InferenceService"):
+            name = dig(isvc, "metadata", "name")
+            if names is not None and name not in names:
+                continue
+            pod = kserve_predictor_pod(isvc, kserve_runtime_for(isvc, self.objects))
+            spec = json.loads(json.dumps(pod.spec).replace("{{.Name}}", name))
+            main = next(c for c in spec["containers"] if c.get("name") == "kserve-container")
+            if dig(isvc, "spec", "predictor", "model", "storageUri"):
+                if not self.tiny_models:
+                    raise RunnerError(f"InferenceService {name}: KServe's storage initializer is not emulated; "
+                                      "run with tiny_models to stage a model at /mnt/models")
+                spec.setdefault("volumes", []).append({"name": "kserve-provision-location", "emptyDir": {}})
+                main.setdefault("volumeMounts", []).append({"name": "kserve-provision-location", "mountPath": "/mnt/models"})
+            labels = {**pod.labels, "serving.kserve.io/inferenceservice": name}
+            port = (main.get("ports") or [{"containerPort": 8080}])[0]["containerPort"]
+            self.services[f"{name}-predictor"] = {
+                "kind": "Service", "metadata": {"name": f"{name}-predictor"},
+                "spec": {"selector": {"serving.kserve.io/inferenceservice": name},
+                         "ports": [{"name": "http", "port": 80, "targetPort": port}]}}
+            owner = {"kind": "Deployment", "metadata": {"name": f"{name}-predictor"}}
+            out.append((owner, {"metadata": {"labels": labels}, "spec": spec}))
+        return out
+
     def start(self, names: list[str] | None = None, order: list[str] | None = None):
         """Create the pods (backends first when `order` says so, so gateway args can name their ports)."""
         workloads = [o for o in self.objects if o.get("kind") in self.WORKLOADS
@@ -418,8 +451,9 @@ class LocalRunner:
         rank = {n: i for i, n in enumerate(order or [])}
         workloads.sort(key=lambda o: (dig(o, "spec", "template", "metadata", "labels", "app.kubernetes.io/component") == "gateway",
                                       rank.get(dig(o, "metadata", "name"), len(rank))))
-        for o in workloads:
-            pod = LocalPod(self, o, dig(o, "spec", "template"))
+        pods = self._kserve_pods(names) + [(o, dig(o, "spec", "template")) for o in workloads]
+        for o, template in pods:
+            pod = LocalPod(self, o, template)
             self.pods[pod.name] = pod
             if self.tiny_models:
                 for c in pod.containers:
