@@ -102,3 +102,18 @@ def test_ingress_in_front_of_the_gateway(helms):
     path = ing["spec"]["rules"][0]["http"]["paths"][0]
     assert path["backend"]["service"] == {"name": "s-llm-stack-gateway", "port": {"name": "http"}}
     assert ing["spec"]["tls"][0]["secretName"] == "llm-tls"
+
+
+def test_gateway_image_is_the_router_release_the_tests_run():
+    """One vllm-router version everywhere: chart default tag and appVersion, the image's Dockerfile, the workflow
+    that builds it, and the venv the end-to-end tests run."""
+    import re
+    import yaml
+    values = yaml.safe_load((STACK / "values.yaml").read_text())
+    chart = yaml.safe_load((STACK / "Chart.yaml").read_text())
+    dockerfile = (paths.ROOT / "images" / "gateway" / "Dockerfile").read_text()
+    workflow = (paths.ROOT / ".github" / "workflows" / "gateway-image.yaml").read_text()
+    pinned = re.search(r"^vllm-router==(\S+)$", (paths.ROOT / "requirements-router.txt").read_text(), re.M).group(1)
+    assert values["gateway"]["image"]["tag"] == chart["appVersion"] == pinned
+    assert f"VLLM_ROUTER_VERSION={pinned}" in dockerfile
+    assert set(re.findall(r"vllm-router:(\S+?)\"", workflow)) == {pinned}
