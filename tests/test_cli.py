@@ -51,3 +51,17 @@ def test_deploy_without_a_cluster_prints_the_checked_manifests(tmp_path):
     assert "no Kubernetes cluster reachable" in r.stdout
     docs = [d for d in yaml.safe_load_all(r.stdout[r.stdout.index("---"):]) if d]
     assert {d["kind"] for d in docs} >= {"Deployment", "Service"}
+
+
+def test_deploy_to_a_cluster_refuses_missing_secrets(tmp_path, crd_dirs):
+    """With a reachable cluster that lacks a Secret the release reads, deploy says which and how to create it,
+    and applies nothing (no pod stuck in CreateContainerConfigError)."""
+    import sys
+    sys.path.insert(0, str(paths.ROOT / "tests"))
+    from discovery_stub import discovery_kubeconfig
+    with discovery_kubeconfig(tmp_path, crd_dirs) as cfg:
+        r = subprocess.run([str(paths.ROOT / "scripts" / "deploy"), "-n", "ml"], capture_output=True, text=True,
+                           env={**os.environ, "KUBECONFIG": str(cfg)}, timeout=300)
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "kubectl -n ml create secret generic llm-api-key --from-literal=api-key=..." in r.stderr
+    assert "upgrade --install" not in r.stdout

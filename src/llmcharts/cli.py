@@ -43,6 +43,33 @@ def cluster_reachable(kubectl: Path) -> bool:
     return out.returncode == 0 and '"serverVersion"' in out.stdout
 
 
+def referenced_secrets(objects: list[dict]) -> dict[str, set]:
+    """Secret name -> keys, for every secretKeyRef (not optional) in the rendered pods."""
+    from .invariants import pod_templates
+    out: dict[str, set] = {}
+    for pod in pod_templates(objects):
+        for c in pod.containers():
+            for e in c.get("env") or []:
+                ref = (e.get("valueFrom") or {}).get("secretKeyRef")
+                if ref and not ref.get("optional"):
+                    out.setdefault(ref["name"], set()).add(ref["key"])
+    return out
+
+
+def missing_secrets(objects: list[dict], namespace: str) -> dict[str, set]:
+    """The referenced Secrets (or keys) the cluster does not have: a pod would sit in CreateContainerConfigError."""
+    import json
+    kubectl = str(paths.TOOLS_BIN / "kubectl")
+    missing = {}
+    for name, keys in referenced_secrets(objects).items():
+        out = subprocess.run([kubectl, "-n", namespace, "get", "secret", name, "-o", "json", "--request-timeout=10s"],
+                             capture_output=True, text=True)
+        have = set((json.loads(out.stdout).get("data") or {}).keys()) if out.returncode == 0 else set()
+        if keys - have:
+            missing[name] = keys - have
+    return missing
+
+
 def cmd_deploy(args) -> int:
     chart = _chart_dir(args.chart)
     values = [Path(f) for f in args.values] or [DEFAULT_PRESETS.get(args.chart) or
@@ -57,6 +84,14 @@ def cmd_deploy(args) -> int:
         print("deploy: the values do not pass the checks above; nothing was applied", file=sys.stderr)
         return 1
     if not args.local and cluster_reachable(paths.TOOLS_BIN / "kubectl"):
+        missing = missing_secrets(rep.objects, args.namespace)
+        if missing:
+            print("deploy: these Secrets are referenced by the release but do not exist in namespace "
+                  f"{args.namespace}; create them first (nothing was applied):", file=sys.stderr)
+            for name, keys in sorted(missing.items()):
+                lits = " ".join(f"--from-literal={k}=..." for k in sorted(keys))
+                print(f"  kubectl -n {args.namespace} create secret generic {name} {lits}", file=sys.stderr)
+            return 1
         cmd = [str(helm.path), "upgrade", "--install", args.release, str(chart), "--namespace", args.namespace,
                "--create-namespace", "--wait", "--timeout", args.timeout]
         for v in values:
