@@ -53,21 +53,8 @@ kserve-llm.engineFlags: the per-model vLLM flags of one InferenceService, from i
 Takes a context whose .Values are that InferenceService's values (see kserve-llm.itemValues).
 */}}
 {{- define "kserve-llm.engineFlags" -}}
-{{- $e := .Values.engine -}}
-{{- $flags := list
-  (list "tensor-parallel-size" $e.tensorParallelSize "int" "engine.tensorParallelSize")
-  (list "pipeline-parallel-size" $e.pipelineParallelSize "int" "engine.pipelineParallelSize")
-  (list "max-model-len" $e.maxModelLen "int" "engine.maxModelLen")
-  (list "gpu-memory-utilization" $e.gpuMemoryUtilization "str" "engine.gpuMemoryUtilization")
-  (list "enable-prefix-caching" $e.enablePrefixCaching "bool" "engine.enablePrefixCaching")
-  (list "enable-chunked-prefill" $e.enableChunkedPrefill "bool" "engine.enableChunkedPrefill")
-  (list "max-num-seqs" $e.maxNumSeqs "int" "engine.maxNumSeqs")
-  (list "max-num-batched-tokens" $e.maxNumBatchedTokens "int" "engine.maxNumBatchedTokens")
-  (list "quantization" $e.quantization "str" "engine.quantization")
-  (list "kv-cache-dtype" $e.kvCacheDtype "str" "engine.kvCacheDtype")
-  (list "dtype" $e.dtype "str" "engine.dtype")
-  (list "trust-remote-code" $e.trustRemoteCode "flag" "engine.trustRemoteCode")
--}}
+{{- $flags := include "llm-common.vllm.engineFlags" (dict "engine" .Values.engine) | fromJsonArray -}}
+{{- $flags = append $flags (list "trust-remote-code" .Values.engine.trustRemoteCode "flag" "engine.trustRemoteCode") -}}
 {{- toJson $flags -}}
 {{- end -}}
 

@@ -14,8 +14,6 @@ vllm.flags: JSON list of [flag, value, kind, field] for llm-common.args.flags, i
 Every structured value maps to exactly one flag; values left null keep vLLM's default.
 */}}
 {{- define "vllm.flags" -}}
-{{- $e := .Values.engine -}}
-{{- $lora := $e.lora | default dict -}}
 {{- $flags := list
   (list "served-model-name" (include "vllm.servedModelName" .) "str" "model.servedModelName")
   (list "host" "0.0.0.0" "str" "(chart: all interfaces)")
@@ -23,25 +21,13 @@ Every structured value maps to exactly one flag; values left null keep vLLM's de
   (list "shutdown-timeout" .Values.drain.inflightTimeoutSeconds "int" "drain.inflightTimeoutSeconds")
   (list "revision" .Values.model.revision "str" "model.revision")
   (list "trust-remote-code" .Values.model.trustRemoteCode "flag" "model.trustRemoteCode")
-  (list "tensor-parallel-size" $e.tensorParallelSize "int" "engine.tensorParallelSize")
-  (list "pipeline-parallel-size" $e.pipelineParallelSize "int" "engine.pipelineParallelSize")
-  (list "max-model-len" $e.maxModelLen "int" "engine.maxModelLen")
-  (list "gpu-memory-utilization" $e.gpuMemoryUtilization "str" "engine.gpuMemoryUtilization")
-  (list "enable-prefix-caching" $e.enablePrefixCaching "bool" "engine.enablePrefixCaching")
-  (list "enable-chunked-prefill" $e.enableChunkedPrefill "bool" "engine.enableChunkedPrefill")
-  (list "max-num-seqs" $e.maxNumSeqs "int" "engine.maxNumSeqs")
-  (list "max-num-batched-tokens" $e.maxNumBatchedTokens "int" "engine.maxNumBatchedTokens")
-  (list "quantization" $e.quantization "str" "engine.quantization")
-  (list "kv-cache-dtype" $e.kvCacheDtype "str" "engine.kvCacheDtype")
-  (list "dtype" $e.dtype "str" "engine.dtype")
-  (list "speculative-config" $e.speculativeConfig "json" "engine.speculativeConfig")
-  (list "enable-lora" $lora.enabled "flag" "engine.lora.enabled")
-  (list "max-loras" $lora.maxLoras "int" "engine.lora.maxLoras")
-  (list "max-lora-rank" $lora.maxLoraRank "int" "engine.lora.maxLoraRank")
+-}}
+{{- $flags = concat $flags (include "llm-common.vllm.engineFlags" (dict "engine" .Values.engine) | fromJsonArray) -}}
+{{- $flags = concat $flags (list
   (list "lora-modules" nil "str" "engine.lora.adapters")
   (list "api-key" nil "str" "apiKey.secretName (rendered as VLLM_API_KEY from the Secret)")
   (list "model" nil "str" "model.name")
--}}
+) -}}
 {{- toJson $flags -}}
 {{- end -}}
 
