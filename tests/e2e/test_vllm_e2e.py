@@ -133,7 +133,7 @@ def test_broken_served_model_name_is_caught(stack, helms, tmp_path):
 
 
 def test_broken_flag_is_caught(helms, tmp_path):
-    chart = _copy_chart(tmp_path, ("vllm/templates/_helpers.tpl", '(list "max-model-len"', '(list "max-model-length"'))
+    chart = _copy_chart(tmp_path, ("llm-common/templates/_vllm.tpl", '(list "max-model-len"', '(list "max-model-length"'))
     helms["helm3"].dependency_build(chart)
     args = e2e.engine_containers(render(helms, chart))[0]["args"]
     with pytest.raises(AssertionError, match="--max-model-length"):
