@@ -10,6 +10,7 @@ from pathlib import Path
 from . import discovery, paths
 from .check import check
 from .helm import Helm, build_all_dependencies, parse_manifests
+from .localrun import local_overlay, wait_for_gateway_backends
 
 
 def _chart_dir(name: str) -> Path:
@@ -113,35 +114,6 @@ DEFAULT_PRESETS = {
     "llm-stack": paths.VALUES / "llm-stack" / "cpu-local.yaml",
     "vllm": paths.VALUES / "vllm" / "qwen2.5-0.5b-cpu.yaml",
 }
-
-
-def local_overlay(chart: Path, workdir: Path) -> Path:
-    """values/local/cpu.yaml for a vLLM chart; for the umbrella, the same under its vllm key."""
-    overlay = paths.VALUES / "local" / "cpu.yaml"
-    if chart.name != "llm-stack":
-        return overlay
-    import yaml
-    nested = workdir / "cpu-under-vllm.yaml"
-    nested.write_text(yaml.safe_dump({"vllm": yaml.safe_load(overlay.read_text())}))
-    return nested
-
-
-def wait_for_gateway_backends(base: str, timeout: float = 300) -> list[str]:
-    """Until the gateway routes to every registered model (the registrar adds them, the router's health check
-    admits them)."""
-    import json
-    import time
-    import urllib.request
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            workers = json.loads(urllib.request.urlopen(base + "/workers", timeout=5).read()).get("workers", [])
-            if workers and all(w.get("is_healthy") for w in workers):
-                return [w["model_id"] for w in workers]
-        except (OSError, ValueError):
-            pass
-        time.sleep(1)
-    raise TimeoutError(f"the gateway at {base} did not admit its backends within {timeout:.0f}s")
 
 
 def hub_reachable() -> bool:

@@ -113,3 +113,15 @@ def exposed_metrics(base_url: str) -> set[str]:
     # histogram/summary series carry suffixes; count the base name too
     names |= {re.sub(r"_(bucket|sum|count|total|created)$", "", n) for n in names}
     return names
+
+
+def stream_chat(client, model: str, content: str, max_tokens: int = 16) -> tuple[int, str | None]:
+    """One streaming chat completion as a user would send it: (chunks with content, the final finish_reason)."""
+    chunks, finish = 0, None
+    for ch in client.chat.completions.create(model=model, messages=[{"role": "user", "content": content}],
+                                             max_tokens=max_tokens, stream=True):
+        if ch.choices and ch.choices[0].delta.content:
+            chunks += 1
+        if ch.choices and ch.choices[0].finish_reason:
+            finish = ch.choices[0].finish_reason
+    return chunks, finish

@@ -538,3 +538,33 @@ def stage_model_dir(path: Path) -> None:
         shutil.rmtree(path)
     subprocess.run([str(engine_env.engine_python()), "-m", "llmcharts.tinymodel", str(path)],
                    check=True, capture_output=True, env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+
+
+def local_overlay(chart: Path, workdir: Path) -> Path:
+    """values/local/cpu.yaml for a vLLM chart; for the umbrella, the same under its vllm key."""
+    from . import paths
+    overlay = paths.VALUES / "local" / "cpu.yaml"
+    if chart.name != "llm-stack":
+        return overlay
+    import yaml
+    nested = workdir / "cpu-under-vllm.yaml"
+    nested.write_text(yaml.safe_dump({"vllm": yaml.safe_load(overlay.read_text())}))
+    return nested
+
+
+def wait_for_gateway_backends(base: str, timeout: float = 300) -> list[str]:
+    """Until the gateway routes to every registered model (the registrar adds them, the router's health check
+    admits them)."""
+    import json
+    import time
+    import urllib.request
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            workers = json.loads(urllib.request.urlopen(base + "/workers", timeout=5).read()).get("workers", [])
+            if workers and all(w.get("is_healthy") for w in workers):
+                return [w["model_id"] for w in workers]
+        except (OSError, ValueError):
+            pass
+        time.sleep(1)
+    raise TimeoutError(f"the gateway at {base} did not admit its backends within {timeout:.0f}s")

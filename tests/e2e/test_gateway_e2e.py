@@ -3,15 +3,13 @@ for its vLLM engine) runs locally - the real vllm-router with its registrar side
 and a user talks to the gateway with the openai client."""
 import json
 import time
-import urllib.error
 import urllib.request
 
 import openai
 import pytest
-import yaml
 
-from llmcharts import paths
-from llmcharts.localrun import LocalRunner
+from llmcharts import e2e, paths
+from llmcharts.localrun import LocalRunner, local_overlay, wait_for_gateway_backends
 
 from conftest import STATS
 
@@ -24,8 +22,7 @@ MODEL = "qwen2.5-0.5b-instruct"
 @pytest.fixture(scope="module")
 def stack(helms, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("gw")
-    overlay = tmp / "cpu-under-vllm.yaml"
-    overlay.write_text(yaml.safe_dump({"vllm": yaml.safe_load((paths.VALUES / "local" / "cpu.yaml").read_text())}))
+    overlay = local_overlay(paths.CHARTS / "llm-stack", tmp)
     r = helms["helm4"].template(paths.CHARTS / "llm-stack", [PRESET, overlay], release="gw", namespace="llm-test")
     assert r.ok, r.error
     runner = LocalRunner(r.objects, tmp / "run", secrets={"llm-api-key": {"api-key": API_KEY}},
@@ -37,19 +34,10 @@ def stack(helms, tmp_path_factory):
         gateway = next(o for o in r.objects if o["kind"] == "Service" and
                        o["metadata"]["labels"].get("app.kubernetes.io/component") == "gateway")
         base = runner.service_url(gateway["metadata"]["name"])
-        deadline = time.monotonic() + 180
-        workers = []
-        while time.monotonic() < deadline:  # the registrar adds the engine; the router's health check admits it
-            try:
-                with urllib.request.urlopen(base + "/workers", timeout=5) as resp:
-                    workers = json.loads(resp.read()).get("workers", [])
-                if any(w["model_id"] == MODEL and w["is_healthy"] for w in workers):
-                    break
-            except (urllib.error.URLError, OSError, ValueError):
-                pass
-            time.sleep(1)
-        else:
-            pytest.fail(f"the gateway never routed to a healthy {MODEL} backend: {workers}\n{runner.tail_logs()}")
+        try:  # the registrar adds the engine; the router's health check admits it
+            assert MODEL in wait_for_gateway_backends(base, timeout=180)
+        except TimeoutError as e:
+            pytest.fail(f"{e}\n{runner.tail_logs()}")
         STATS["e2e timing: gateway stack ready and routing (s)"] = round(time.monotonic() - t0, 1)
         yield {"objects": r.objects, "runner": runner, "base": base,
                "client": openai.OpenAI(base_url=base + "/v1", api_key=API_KEY, max_retries=0, timeout=60)}
@@ -66,13 +54,7 @@ def test_completion_through_the_gateway(stack):
 
 
 def test_streaming_chat_through_the_gateway(stack):
-    chunks, finish = 0, None
-    for ch in stack["client"].chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "hi"}],
-                                                      max_tokens=16, stream=True):
-        if ch.choices and ch.choices[0].delta.content:
-            chunks += 1
-        if ch.choices and ch.choices[0].finish_reason:
-            finish = ch.choices[0].finish_reason
+    chunks, finish = e2e.stream_chat(stack["client"], MODEL, "hi")
     assert chunks >= 2 and finish in ("length", "stop")
 
 

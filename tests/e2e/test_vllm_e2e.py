@@ -67,14 +67,7 @@ def test_completion(stack):
 
 
 def test_streaming_chat_completion(stack):
-    chunks, finish = 0, None
-    stream = stack["client"].chat.completions.create(
-        model="llama-3.1-8b-instruct", messages=[{"role": "user", "content": "Say hello"}], max_tokens=16, stream=True)
-    for ch in stream:
-        if ch.choices and ch.choices[0].delta.content:
-            chunks += 1
-        if ch.choices and ch.choices[0].finish_reason:
-            finish = ch.choices[0].finish_reason
+    chunks, finish = e2e.stream_chat(stack["client"], "llama-3.1-8b-instruct", "Say hello")
     assert chunks >= 2 and finish in ("length", "stop")
 
 
