@@ -20,7 +20,7 @@ from llmcharts.localrun import LocalRunner
 from conftest import STATS
 
 pytestmark = pytest.mark.engine
-HERE = paths.ROOT / "tests" / "e2e"
+HERE = paths.ROOT / "tests" / "engine"
 PRESET = paths.VALUES / "vllm" / "llama-3.1-8b-l4.yaml"
 API_KEY = "e2e-secret-key"
 TIMINGS = {}
