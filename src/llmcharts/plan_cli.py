@@ -58,7 +58,20 @@ def register(sub) -> None:
     p.add_argument("--write-values", metavar="CHART", choices=plan_values.CHARTS,
                    help="write a values file for this chart (vllm, tgi, kserve-llm, ray-llm); needs -o")
     p.add_argument("-o", "--output", help="where --write-values writes")
-    p.set_defaults(func=run)
+    p.add_argument("--model-name", help="what the written values load (Hub id or a path in the pod); default: the "
+                                        "Hub id --model names or resolves to")
+    p.set_defaults(func=run, parser=p)
+
+
+def command_line(args) -> str:
+    """The `llmcharts plan` command that gives these arguments (for the written values file's header)."""
+    out = ["llmcharts", "plan"]
+    for a in args.parser._actions:
+        value = getattr(args, a.dest, None)
+        if not a.option_strings or a.dest == "help" or value == a.default or value is None:
+            continue
+        out += [a.option_strings[-1]] + ([] if value is True else [str(value)])
+    return " ".join(shlex.quote(x) for x in out)
 
 
 def parse_bytes(text: str) -> int:
@@ -104,9 +117,7 @@ def run(args) -> int:
         if args.write_values:
             if not args.output:
                 raise PlanError("--write-values needs -o FILE")
-            command = "llmcharts plan " + " ".join(shlex.quote(a) for a in sys.argv[2:]) if len(sys.argv) > 2 \
-                else "llmcharts plan"
-            plan_values.write(args.write_values, p, model, Path(args.output), command)
+            plan_values.write(args.write_values, p, model, Path(args.output), command_line(args), args.model_name)
     except PlanError as e:
         print(f"plan: {e}", file=sys.stderr)
         return 2

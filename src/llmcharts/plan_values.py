@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from .modelcfg import Model
+from .modelcfg import Model, PlanError
 from .plan import GiB, VLLM_VERSION, Plan, find_gpu
 
 CHARTS = ("vllm", "tgi", "kserve-llm", "ray-llm")
@@ -21,7 +21,7 @@ def planner_version() -> str:
         return "0+unknown"
 
 
-def profile(p: Plan, model: Model) -> dict:
+def profile(p: Plan, model: Model, name: str) -> dict:
     """The model.profile block: what the chart needs to judge a fit without the planner (weights, KV per token,
     how KV heads split across GPUs, the overhead the plan assumed) and where the numbers came from."""
     out = {
@@ -37,20 +37,21 @@ def profile(p: Plan, model: Model) -> dict:
         out["slidingWindowLayers"] = p.sliding_window_layers
         out["slidingWindow"] = p.sliding_window
     out["source"] = {"planner": f"llmcharts {planner_version()}", "engine": f"vllm {VLLM_VERSION}",
-                     "weightsFrom": p.weights_source, "model": model_id(model)}
+                     "weightsFrom": p.weights_source, "model": name}
     return out
 
 
-def model_id(model: Model) -> str:
-    """The Hub id when --model was one (or a Hub cache folder), else the folder's name."""
+def hub_id(model: Model) -> str | None:
+    """The Hub id when --model was one (or a folder in the Hub cache), else None."""
     m = re.search(r"models--([^/]+)--([^/]+)/snapshots/", str(model.path))
-    if m:
-        return f"{m.group(1)}/{m.group(2)}"
-    return model.name if "/" in model.name and not Path(model.name).exists() else model.path.name
+    return f"{m.group(1)}/{m.group(2)}" if m else None
 
 
-def served_name(model: Model) -> str:
-    return re.sub(r"[^a-z0-9.-]+", "-", model_id(model).split("/")[-1].lower()).strip("-")
+def served_name(name: str, dots: bool = True) -> str:
+    """The name clients put in the OpenAI `model` field: the repo part, lower case; without dots it is also a
+    DNS-1035 label (an InferenceService name)."""
+    out = re.sub(r"[^a-z0-9.-]+" if dots else r"[^a-z0-9-]+", "-", name.rstrip("/").split("/")[-1].lower()).strip("-.")
+    return out if out[:1].isalpha() else f"m-{out}"
 
 
 def _resources(p: Plan) -> dict:
@@ -77,9 +78,9 @@ def _storage(p: Plan) -> dict:
     return {"type": "pvc", "mountPath": "/models", "pvc": {"size": f"{max(10, int(p.weights_bytes * 1.5 / GiB) + 1)}Gi"}}
 
 
-def build(chart: str, p: Plan, model: Model) -> list[tuple[str, dict]]:
-    """[(comment, {top-level key: value})] in the order they are written."""
-    prof = profile(p, model)
+def build(chart: str, p: Plan, model: Model, name: str) -> list[tuple[str, dict]]:
+    """[(comment, {top-level key: value})] in the order they are written; name: the Hub id (or path) to load."""
+    prof = profile(p, model, name)
     probes = {"startup": {"path": "/health", "budgetSeconds": p.startup_budget_seconds}}
     shm = {"shm": {"enabled": True, "sizeLimit": p.shm_size}} if p.shm_size else {}
     startup_note = (f"Startup budget: {STARTUP_HELP} {p.weights_bytes / 1e9:.1f} GB at "
@@ -87,7 +88,7 @@ def build(chart: str, p: Plan, model: Model) -> list[tuple[str, dict]]:
     if chart == "vllm":
         return [
             ("The model, and its profile for the chart's fit check (written by the planner; keep it in sync "
-             "with the model).", {"model": {"name": model_id(model), "servedModelName": served_name(model),
+             "with the model).", {"model": {"name": name, "servedModelName": served_name(name),
                                             "profile": prof}}),
             ("Weights are downloaded once to a chart-created PVC (HF_HOME on it).", {"modelStorage": _storage(p)}),
             ("GPUs per pod = tensor parallel size.", {"accelerator": _accelerator(p)}),
@@ -102,7 +103,7 @@ def build(chart: str, p: Plan, model: Model) -> list[tuple[str, dict]]:
         return [
             ("The model's profile for the chart's fit check (written by the planner).", {"model": {"profile": prof}}),
             ("TGI shards the model over numShard GPUs (its tensor parallelism).",
-             {"engine": {"modelId": model_id(model), "numShard": p.count, "dtype": _tgi_dtype(p.dtype),
+             {"engine": {"modelId": name, "numShard": p.count, "dtype": _tgi_dtype(p.dtype),
                          "maxInputTokens": p.max_model_len - 1, "maxTotalTokens": p.max_model_len}}),
             ("Weights are downloaded once to a chart-created PVC.", {"modelStorage": {**_storage(p), "mountPath": "/data"}}),
             ("GPUs per pod = numShard.", {"accelerator": _accelerator(p)}),
@@ -121,7 +122,7 @@ def build(chart: str, p: Plan, model: Model) -> list[tuple[str, dict]]:
             *([("Memory-backed /dev/shm for NCCL between the pod's GPUs.", shm)] if shm else []),
             (startup_note, {"probes": probes}),
             ("The InferenceService, with the model's profile for the chart's fit check (written by the planner).",
-             {"inferenceServices": [{"name": served_name(model), "storageUri": f"hf://{model_id(model)}",
+             {"inferenceServices": [{"name": served_name(name, dots=False), "storageUri": f"hf://{name}",
                                      "profile": prof}]}),
         ]
     if chart == "ray-llm":
@@ -132,7 +133,7 @@ def build(chart: str, p: Plan, model: Model) -> list[tuple[str, dict]]:
             worker["shm"] = {"enabled": True, "sizeLimit": p.shm_size}
         return [
             ("The model (Ray Serve LLM model_id and where it loads from), and its profile for the chart's fit check "
-             "(written by the planner).", {"model": {"id": served_name(model), "source": model_id(model),
+             "(written by the planner).", {"model": {"id": served_name(name), "source": name,
                                                     "profile": prof}}),
             ("Engine kwargs (vLLM), sized by the plan above; one replica spans tensorParallelSize GPUs of a worker.",
              {"engine": _engine(p)}),
@@ -150,7 +151,7 @@ def _tgi_dtype(dtype: str):
     return dtype if dtype in ("float16", "bfloat16") else None
 
 
-def render(chart: str, p: Plan, model: Model, command: str) -> str:
+def render(chart: str, p: Plan, model: Model, name: str, command: str) -> str:
     """The values file text: a header that says what was planned and assumed, then each key with its comment."""
     per_gpu = p.weights_bytes_per_gpu / GiB
     head = [
@@ -172,11 +173,13 @@ def render(chart: str, p: Plan, model: Model, command: str) -> str:
     head += [f"# - note: {n}" for n in p.notes]
     if chart == "tgi":
         head.append("# - TGI sizes its own KV cache (the numbers above are vLLM's); the weights and GPUs are the same.")
-    if model_id(model) and "/" in model_id(model):
+    if "/" in name and not name.startswith("/"):
         head.append("# Gated models need a Hub token: add hfToken: {secretName: hf-token, secretKey: token} and "
                     "create that Secret first.")
-    out = "\n".join(head) + "\n"
-    for comment, block in build(chart, p, model):
+    out = "".join(f"{line}\n" if not line.startswith("# - ") else
+                  "".join(("# - " if i == 0 else "#   ") + w + "\n" for i, w in enumerate(_wrap(line[4:], 112)))
+                  for line in head)
+    for comment, block in build(chart, p, model, name):
         out += "\n" + "".join(f"# {line}\n" for line in _wrap(comment)) if comment else ""
         out += yaml.safe_dump(block, sort_keys=False, default_flow_style=False)
     return out
@@ -193,7 +196,14 @@ def _wrap(text: str, width: int = 110) -> list[str]:
     return lines + ([cur] if cur else [])
 
 
-def write(chart: str, p: Plan, model: Model, path: Path, command: str) -> None:
+def write(chart: str, p: Plan, model: Model, path: Path, command: str, name: str | None = None) -> None:
+    """name: what the chart loads (Hub id or a path in the pod); default: the Hub id --model resolved to."""
     if chart not in CHARTS:
         raise ValueError(f"--write-values {chart!r}: one of {', '.join(CHARTS)}")
-    path.write_text(render(chart, p, model, command))
+    name = name or hub_id(model)
+    if not name:
+        raise PlanError(f"--write-values: --model {model.name} is a local folder; pass --model-name with the Hub id "
+                        "(or the path in the pod) the chart should load")
+    if chart in ("kserve-llm", "ray-llm") and name.startswith("/"):
+        raise PlanError(f"--model-name {name}: {chart} loads from the Hub (or storageUri); give a Hub id org/name")
+    path.write_text(render(chart, p, model, name, command))
