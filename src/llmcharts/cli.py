@@ -1,4 +1,5 @@
-"""Command line: `llmcharts check` (validate your own values file) and `llmcharts deploy` (the main job)."""
+"""Command line: `llmcharts check` (validate your own values file), `llmcharts deploy` (the main job) and
+`llmcharts plan` (size a model on a GPU; src/llmcharts/plan_cli.py)."""
 from __future__ import annotations
 
 import argparse
@@ -230,6 +231,9 @@ def main(argv=None) -> int:
     d.add_argument("--workdir", help="locally: folder for volumes and logs (default: a new temp folder)")
     d.add_argument("--ready-timeout", type=float, default=900)
     d.set_defaults(func=cmd_deploy)
+
+    from . import plan_cli
+    plan_cli.register(sub)
 
     args = ap.parse_args(argv)
     return args.func(args)
