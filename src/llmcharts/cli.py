@@ -11,7 +11,7 @@ from pathlib import Path
 from . import discovery, paths
 from .check import check
 from .helm import Helm, build_all_dependencies, parse_manifests
-from .localrun import local_overlay, wait_for_gateway_backends
+from .local import local_overlay, wait_for_gateway_models
 
 
 def _chart_dir(name: str) -> Path:
@@ -134,7 +134,7 @@ def run_locally(chart: Path, values: list[Path], helm: Helm, args) -> int:
     import threading
 
     from .e2e import served_model_name, engine_containers
-    from .localrun import LocalRunner, RunnerError
+    from .local import LocalRunner, RunnerError
 
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="llm-local-"))
     workdir.mkdir(parents=True, exist_ok=True)
@@ -179,7 +179,7 @@ def run_locally(chart: Path, values: list[Path], helm: Helm, args) -> int:
         base = runner.service_url((gateway or services[0])["metadata"]["name"])
         if gateway:
             try:
-                models = wait_for_gateway_backends(base)
+                models = wait_for_gateway_models(base, api_key)
             except TimeoutError as e:
                 print(f"deploy: {e}\n{runner.tail_logs()}", file=sys.stderr)
                 return 1

@@ -224,6 +224,3 @@ the OpenAI routes under /openai (its KSERVE_OPENAI_ROUTE_PREFIX default), hence 
 {{- end -}}
 {{- toJson $out -}}
 {{- end -}}
-{{- end -}}
-{{- toJson $out -}}
-{{- end -}}

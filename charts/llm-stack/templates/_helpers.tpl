@@ -60,11 +60,9 @@ namespace, port} (every ready pod of that Service, found like the engines of thi
 
 {{/*
 llm-stack.validate: what the gateway cannot route is refused at render time, naming the value to change:
-at least one backend; every name a single token (the router matches the request's "model" exactly; a name with
-white space or control characters cannot be typed into most clients and breaks logs and metrics labels); every
-name served by exactly one backend, across engines, aliases and adapters (two backends claiming one name would
-split its traffic between different models); an extra backend with either a url or a service, not both; and the
-Ingress path under /v1, the only part of the API the gateway serves.
+at least one backend; every name of every engine, alias and adapter routable and served by exactly one backend
+(llm-common.names.servedNames); an extra backend with either a url or a service, not both; and the Ingress path
+under /v1, the only part of the API the gateway serves.
 */}}
 {{- define "llm-stack.validate" -}}
 {{- $gw := .Values.gateway -}}
@@ -84,24 +82,14 @@ Ingress path under /v1, the only part of the API the gateway serves.
 {{- if not $backends -}}
 {{- fail "gateway.enabled is true but no engine is enabled and gateway.extraBackends is empty: enable an engine (vllm.enabled, tgi.enabled, kserve-llm.enabled, ray-llm.enabled) or list gateway.extraBackends" -}}
 {{- end -}}
-{{- $seen := dict -}}
+{{- $names := list -}}
 {{- range $backends -}}
 {{- if not .names -}}
 {{- fail (printf "%s: serves no model name; set its served model name" .source) -}}
 {{- end -}}
-{{- range .names -}}
-{{- if not .name -}}
-{{- fail (printf "%s: empty model name; set a name the gateway can route by" .field) -}}
+{{- $names = concat $names .names -}}
 {{- end -}}
-{{- if not (regexMatch "^[^\\s\\p{Cc}]+$" (toString .name)) -}}
-{{- fail (printf "%s: %q cannot be routed: a model name is matched exactly against the request's \"model\" and must be one token (no spaces or control characters); e.g. %q" .field .name (regexReplaceAll "[\\s\\p{Cc}]+" (toString .name) "-")) -}}
-{{- end -}}
-{{- if hasKey $seen .name -}}
-{{- fail (printf "%s: model name %q is also served as %s; each name must have exactly one backend: rename one of them" .field .name (get $seen .name)) -}}
-{{- end -}}
-{{- $_ := set $seen .name .field -}}
-{{- end -}}
-{{- end -}}
+{{- include "llm-common.names.servedNames" (dict "names" $names) -}}
 {{- if and $gw.ingress.enabled (not (regexMatch "^/v1(/|$)" (toString $gw.ingress.path))) -}}
 {{- fail (printf "gateway.ingress.path: %q exposes more than the OpenAI API; the gateway serves /v1 only: set /v1 (or a path under it)" $gw.ingress.path) -}}
 {{- end -}}

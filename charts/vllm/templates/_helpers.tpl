@@ -71,6 +71,7 @@ vllm.validate: cross-field rules that a schema cannot express. Each failure name
 {{- fail "apiKey.secretKey is required when apiKey.secretName is set" -}}
 {{- end -}}
 {{- include "llm-common.shm.validate" . -}}
+{{- include "llm-common.names.servedNames" (dict "names" (first (include "vllm.gatewayBackends" . | fromJsonArray)).names) -}}
 {{- end -}}
 
 {{/*
