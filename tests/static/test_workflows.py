@@ -1,6 +1,6 @@
 """The GitHub workflows (.github/workflows) and the shell scripts they run.
 
-Workflows: valid YAML with the GitHub Actions structure (triggers, jobs, steps that either run a command or use an
+Workflows: valid against SchemaStore's workflow schema (check-jsonschema, offline) and valid YAML with the GitHub Actions structure (triggers, jobs, steps that either run a command or use an
 action pinned to a release, known inputs for the actions we use, expressions that name real contexts and declared
 inputs), and every command and file they reference exists in the repository: scripts, ct.yaml, chart directories,
 values files, test paths, pytest markers.
@@ -26,6 +26,7 @@ ROOT = paths.ROOT
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.y*ml"))
 SHARED = ROOT.parent / "shared"
 SHELLCHECK = Path(sys.executable).parent / "shellcheck"
+CHECK_JSONSCHEMA = Path(sys.executable).parent / "check-jsonschema"
 
 # Actions we use, with the inputs each one declares (its action.yml at the pinned major version).
 ACTION_INPUTS = {
@@ -49,7 +50,7 @@ STEP_KEYS = {"name", "id", "if", "uses", "run", "with", "env", "shell", "working
 CONTEXTS = {"github", "env", "inputs", "secrets", "runner", "matrix", "steps", "job", "needs", "vars", "strategy"}
 # Commands a `run:` may call that are not files of this repository: the runner's shell and tools, and the tools
 # the workflow itself installs (ct by chart-testing-action, kind by kind-action).
-EXTERNAL_COMMANDS = {"echo", "mkdir", "ln", "rm", "df", "sudo", "cd", "test", "true", "ct", "kind", "kubectl",
+EXTERNAL_COMMANDS = {"echo", "printf", "mkdir", "ln", "rm", "df", "sudo", "cd", "test", "true", "ct", "kind", "kubectl",
                      "helm", "docker", "python", "python3"}
 REPO_PATH = re.compile(r"^(\./)?((scripts|charts|values|tests|docs|src|schemas|\.ci|\.ct|\.github|\.tools|\.venv)/[^\s\"'$*]*"
                        r"|ct\.yaml|pyproject\.toml|requirements\.lock)$")
@@ -100,6 +101,29 @@ def test_workflow_structure(path):
                 assert not unknown, f"{where}: {action} has no inputs {unknown}"
             else:
                 assert isinstance(step["run"], str) and step["run"].strip(), f"{where}: empty run"
+
+
+def schemastore_errors(*files: Path) -> str:
+    """check-jsonschema against SchemaStore's GitHub workflow schema (bundled with it: no network); "" when valid."""
+    assert CHECK_JSONSCHEMA.exists(), "check-jsonschema is missing from .venv (requirements.lock pins it)"
+    r = subprocess.run([str(CHECK_JSONSCHEMA), "--builtin-schema", "vendor.github-workflows", *map(str, files)],
+                       capture_output=True, text=True, timeout=120)
+    return "" if r.returncode == 0 else (r.stdout + r.stderr)
+
+
+def test_workflows_pass_the_schemastore_schema():
+    assert WORKFLOWS
+    errors = schemastore_errors(*WORKFLOWS)
+    assert not errors, errors
+
+
+def test_schemastore_check_refuses_a_broken_workflow(tmp_path):
+    """The schema check can fail: a step with neither `run` nor `uses`, and a job without `runs-on`."""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: bad\non: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - runn: echo\n")
+    assert "'uses' is a required property" in schemastore_errors(bad)
+    bad.write_text("name: bad\non: push\njobs:\n  a:\n    steps:\n      - run: echo\n")
+    assert schemastore_errors(bad)
 
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
