@@ -26,7 +26,7 @@ KSERVE_VERSION=v0.20.0
 KUBERAY_VERSION=1.7.0
 KWOK_CHART_VERSION=0.2.0
 # images/<name> -> the tag the charts or overlays use (the gateway: the llm-stack chart's default image)
-GATEWAY_TAG=ghcr.io/llm-charts/vllm-router:0.1.17
+GATEWAY_TAG="ghcr.io/llm-charts/vllm-router:$(sed -n 's/^vllm-router==//p' requirements-router.txt)"
 RAY_LLM_CPU_TAG=docker.io/llm-charts/ray-llm-cpu:2.60.0-cpu
 
 die() { echo "kind-prepare: $*" >&2; exit 1; }

@@ -12,6 +12,7 @@ import pytest
 from llmcharts import fleet, kindplan, paths
 from llmcharts.helm import Helm
 from kube import scheduled_condition
+from kind_fixtures import e2e_cluster, kube, kube_config  # noqa: F401 (fixtures; kube_config overrides pytest-helm-charts')
 
 pytestmark = pytest.mark.kind
 FLEET = kindplan.fleet()

@@ -15,6 +15,7 @@ from urllib.parse import urlparse
 import pytest
 
 import kindlib
+from kind_fixtures import e2e_cluster, kube, kube_config  # noqa: F401 (fixtures; kube_config overrides pytest-helm-charts')
 import smoke
 from kube import PortForward, scheduled_condition
 from llmcharts import e2e, kindplan

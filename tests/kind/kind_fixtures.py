@@ -1,4 +1,5 @@
-"""Fixtures of the cluster tests: the cluster (kind or the current context), pytest-helm-charts' kube_cluster and
+"""Fixtures of the cluster tests (imported by each test module: a tests/kind/conftest.py would shadow tests/conftest.py
+under pytest's prepend import mode): the cluster (kind or the current context), pytest-helm-charts' kube_cluster and
 namespace_factory pointed at it, and the kubernetes client for the same kubeconfig."""
 import os
 from pathlib import Path
