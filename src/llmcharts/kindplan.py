@@ -24,9 +24,9 @@ CHARTS = ("vllm", "tgi", "kserve-llm", "ray-llm", "llm-stack")
 MAX_POD_CPU_REQUEST = 2.0
 MAX_POD_MEMORY_LIMIT = quantity("8Gi")
 # Images that start without GPU devices: vLLM's CPU build, TGI's CPU line, the CPU Ray stand-in (images/ray-llm-cpu),
-# the gateway (vllm-router), the llm-d simulator, and the test hook's curl.
+# the gateway (vllm-router and its HAProxy), the llm-d simulator, and the test hook's curl.
 CPU_CAPABLE = re.compile(r"(vllm-openai-cpu:|text-generation-inference:[\w.]+-intel-cpu|/ray-llm-cpu:|/vllm-router:"
-                         r"|llm-d-inference-sim:|curlimages/curl:)")
+                         r"|/haproxy:|llm-d-inference-sim:|curlimages/curl:)")
 
 
 # ------------------------------------------------------------------ headers, targets, overlays

@@ -1,5 +1,5 @@
 """The OpenAI API as a client sees it through a forwarded Service: models, completion, chat, streaming, the API key
-enforced, an unknown model refused. Works against an engine and against the gateway (vllm-router's own /models)."""
+enforced, an unknown model refused. Works against an engine and against the llm-stack gateway (both answer /v1/models in the OpenAI shape)."""
 from __future__ import annotations
 
 import json
@@ -48,11 +48,9 @@ def stream_chat(url: str, model: str, key: str | None, timeout: int = 300) -> tu
 
 
 def listed_models(body) -> list[str]:
-    """Model names of a /models answer: OpenAI's {"data": [{"id"}]} or vllm-router's {"models": [...]}."""
-    if isinstance(body, dict) and "data" in body:
-        return [m.get("id") for m in body["data"]]
-    if isinstance(body, dict) and "models" in body:
-        return [m if isinstance(m, str) else m.get("id") for m in body["models"]]
+    """Model names of a /models answer in the OpenAI shape, {"object": "list", "data": [{"id", ...}]}."""
+    if isinstance(body, dict) and body.get("object") == "list":
+        return [m.get("id") for m in body.get("data") or []]
     return []
 
 
