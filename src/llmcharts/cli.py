@@ -192,12 +192,16 @@ def run_locally(chart: Path, values: list[Path], helm: Helm, args) -> int:
               + f"\n  curl {base}/v1/chat/completions -H 'Content-Type: application/json'{auth} \\\n"
               f"    -d '{{\"model\": \"{model}\", \"messages\": [{{\"role\": \"user\", \"content\": \"Hello\"}}]}}'\n\n"
               "Ctrl-C stops it (graceful: preStop, SIGTERM, in-flight requests finish).", flush=True)
+        restarts = {}
         while not stop.wait(1):
-            if not all(p.ready for p in runner.pods.values()):
-                failed = [f"{p.name}/{c.name}: {c.failed}" for p in runner.pods.values() for c in p.containers if c.failed]
-                if failed:
-                    print("deploy: " + "; ".join(failed), file=sys.stderr)
-                    return 1
+            for p in list(runner.pods.values()):
+                for c in p.containers:
+                    if c.failed:
+                        print(f"deploy: {p.name}/{c.name}: {c.failed}", file=sys.stderr)
+                        return 1
+                    if c.restarts != restarts.get((p.name, c.name), 0):
+                        restarts[(p.name, c.name)] = c.restarts
+                        print(f"deploy: {p.name}/{c.name} exited; restarted ({c.restarts} restarts, {c.state})", flush=True)
         print("deploy: stopping (graceful)", flush=True)
         timing = runner.stop()
         for name, t in timing.items():

@@ -284,9 +284,12 @@ def test_rolling_restart_under_steady_load_fails_no_request(stack):
     t0 = time.monotonic()
     with Load(stack["client"]) as load:
         time.sleep(2)
-        runner.rollout_restart(ENGINE)
+        steps = runner.rollout_restart(ENGINE)
         time.sleep(3)
     TIMINGS["rolling restart of 2 replicas under load"] = time.monotonic() - t0
+    for i, step in enumerate(steps):
+        TIMINGS[f"rolling restart: new replica {i + 1} ready"] = step["new_ready_s"]
+        TIMINGS[f"rolling restart: old replica {i + 1} drained and gone"] = step["deleted"]["exited_after"]
     STATS["gateway rolling restart: requests"] = len(load.results)
     STATS["gateway rolling restart: failed"] = len(load.failures())
     assert load.failures() == [], load.failures()[:5]

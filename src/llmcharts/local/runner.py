@@ -244,21 +244,28 @@ class LocalRunner:
 
     def rollout_restart(self, workload: str, timeout: float = 900) -> list[dict]:
         """`kubectl rollout restart`: replace the pods one by one as the Deployment's strategy says (maxSurge: a new
-        pod first, ready before an old one goes; else the old one first)."""
+        pod first, ready before an old one goes; else the old one first). Returns, per replaced pod, how long the new
+        one took to be ready and the old one's deletion timings."""
         owner, _ = self._workloads[workload]
         surge = int(dig(owner, "spec", "strategy", "rollingUpdate", "maxSurge", default=1) or 0) > 0
-        timings = []
+        steps = []
         for old in self.pods_of(workload):
+            t0 = time.monotonic()
             if surge:
                 new = self.create_pod(workload)
                 self._wait_pod(new, timeout)
-                timings.append(old.delete())
+                ready = time.monotonic() - t0
+                steps.append({"old": old.name, "new": new.name, "new_ready_s": ready, "deleted": old.delete()})
             else:
-                stopping = threading.Thread(target=lambda o=old: timings.append(o.delete()), daemon=True)
+                result = {}
+                stopping = threading.Thread(target=lambda o=old: result.update(old.delete()), daemon=True)
                 stopping.start()
-                self._wait_pod(self.create_pod(workload), timeout)
+                new = self.create_pod(workload)
+                self._wait_pod(new, timeout)
+                ready = time.monotonic() - t0
                 stopping.join()
-        return timings
+                steps.append({"old": old.name, "new": new.name, "new_ready_s": ready, "deleted": result})
+        return steps
 
     def _wait_pod(self, pod: LocalPod, timeout: float) -> None:
         end = time.monotonic() + timeout
