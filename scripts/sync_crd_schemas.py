@@ -31,6 +31,8 @@ from pathlib import Path
 
 import yaml
 
+from llmcharts.crds import compact
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "schemas" / "crds"
 CACHE = ROOT / ".cache" / "crd-upstream"
@@ -103,33 +105,9 @@ PINS = (
         "af35555862a83933b074af14ad439c4b4ceabaf4daa3e9338e9b23e36d308d80"),
 )
 
-# Schema keywords whose value is one schema, a list of schemas, or a map of name -> schema. Only schema nodes
-# lose their `description`: a property *named* description (properties: {description: ...}) stays.
-_ONE = ("items", "additionalProperties", "not")
-_LIST = ("allOf", "anyOf", "oneOf")
-_MAP = ("properties", "patternProperties", "definitions")
-
 # Served versions the charts never render, left out to keep the folder small: KubeRay's v1alpha1 (deprecated
 # upstream; the ray-llm chart renders ray.io/v1).
 SKIP_VERSIONS = {("ray.io", "v1alpha1")}
-
-
-def compact(schema):
-    """A schema node without descriptions (the folder stays small); everything that validates is kept."""
-    if not isinstance(schema, dict):
-        return schema
-    out = {}
-    for k, v in schema.items():
-        if k == "description":
-            continue
-        if k in _ONE and isinstance(v, dict):
-            v = compact(v)
-        elif k in _LIST and isinstance(v, list):
-            v = [compact(s) for s in v]
-        elif k in _MAP and isinstance(v, dict):
-            v = {name: compact(s) for name, s in v.items()}
-        out[k] = v
-    return out
 
 
 def sha256(path: Path) -> str:

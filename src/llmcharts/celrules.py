@@ -17,8 +17,29 @@ from __future__ import annotations
 
 import copy
 import functools
+import importlib.machinery
+import importlib.util
+import sys
+from pathlib import Path
 
-import cel
+
+def _load_engine():
+    """cel-rust's extension module. The `cel` package's __init__ also imports its interactive CLI (typer, rich,
+    prompt_toolkit: 0.15 s, more than a whole `llmcharts check` of a chart without custom resources), so the
+    extension is loaded on its own; the package import is the fallback."""
+    spec = importlib.util.find_spec("cel")
+    for path in sorted(Path(p) for loc in (spec.submodule_search_locations or []) for p in Path(loc).glob("cel.*")):
+        if path.name.endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES)):
+            ext = importlib.util.spec_from_file_location("cel.cel", path)
+            module = importlib.util.module_from_spec(ext)
+            ext.loader.exec_module(module)
+            sys.modules.setdefault("cel.cel", module)
+            return module
+    import cel
+    return cel
+
+
+cel = _load_engine()
 
 # Functions (besides operators and the has/all/exists/exists_one/filter/map macros, which the parser expands)
 # that cel-rust implements as the API server's cel-go does, for every rule in schemas/crds that uses them.
@@ -50,28 +71,38 @@ def not_evaluable(rule: str) -> str | None:
     return f"calls {', '.join(unknown)}, which cel-rust does not provide" if unknown else None
 
 
+def _children(schema: dict, path: str = ""):
+    """(sub-schema, its path) for every schema below this one that values can reach."""
+    for key in ("properties", "patternProperties"):
+        for name, sub in (schema.get(key) or {}).items():
+            yield sub, f"{path}.{name}" if path else name
+    for key in ("items", "additionalProperties"):
+        if isinstance(schema.get(key), dict):
+            yield schema[key], path + "[*]"
+
+
 def rules_in(schema: dict, path: str = ""):
     """(schema path, rule) for every x-kubernetes-validations entry in a schema."""
     for r in schema.get("x-kubernetes-validations") or []:
         yield path or "(root)", r
-    for key in ("properties", "patternProperties"):
-        for name, sub in (schema.get(key) or {}).items():
-            yield from rules_in(sub, f"{path}.{name}" if path else name)
-    for key, suffix in (("items", "[*]"), ("additionalProperties", "[*]")):
-        if isinstance(schema.get(key), dict):
-            yield from rules_in(schema[key], path + suffix)
+    for sub, where in _children(schema, path):
+        yield from rules_in(sub, where)
 
 
 _HAS_RULES: dict[int, tuple] = {}
 
 
 def _has_rules(schema: dict) -> bool:
-    """Does this subtree hold any rule? (memoised by node, which the memo keeps alive: most of a pod spec has
-    none, and is skipped)."""
+    """Does this subtree hold any rule? Memoised by node (the memo keeps the node alive, so ids stay unique), in
+    one pass over a schema: most of a pod spec has no rule and is skipped."""
     hit = _HAS_RULES.get(id(schema))
-    if hit is None or hit[0] is not schema:
-        hit = _HAS_RULES[id(schema)] = (schema, next(rules_in(schema), None) is not None)
-    return hit[1]
+    if hit is not None and hit[0] is schema:
+        return hit[1]
+    found = bool(schema.get("x-kubernetes-validations"))
+    for sub, _ in _children(schema):
+        found = _has_rules(sub) or found
+    _HAS_RULES[id(schema)] = (schema, found)
+    return found
 
 
 def with_defaults(schema: dict, value):

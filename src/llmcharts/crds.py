@@ -11,41 +11,74 @@ from pathlib import Path
 
 import jsonschema
 import yaml
+from jsonschema import _keywords
 
 from . import celrules, paths
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: the raw KServe CRDs are 2 MB each
 
 
-def strict_crd_schema(node):
-    """OpenAPI v3 (structural) schema -> JSON schema that rejects unknown fields, as `kubectl --validate=strict`.
+# Schema keywords whose value is one schema, a list of schemas, or a map of name -> schema. Only schema nodes
+# lose their `description`: a property *named* description (properties: {description: ...}) stays.
+_ONE = ("items", "additionalProperties", "not")
+_LIST = ("allOf", "anyOf", "oneOf")
+_MAP = ("properties", "patternProperties", "definitions", "$defs")
 
-    - objects with properties and no additionalProperties get additionalProperties: false, except under
-      x-kubernetes-preserve-unknown-fields;
-    - x-kubernetes-int-or-string allows an integer or a string;
-    - nullable: true allows null;
-    - x-kubernetes-embedded-resource objects also accept apiVersion, kind and metadata.
-    """
-    if isinstance(node, list):
-        return [strict_crd_schema(n) for n in node]
-    if not isinstance(node, dict):
-        return node
-    out = {k: strict_crd_schema(v) for k, v in node.items() if k != "x-kubernetes-validations"}
-    if out.get("x-kubernetes-int-or-string"):
-        out.pop("type", None)
-        out = {"anyOf": [{"type": "integer"}, {"type": "string"}], **{k: v for k, v in out.items() if k != "anyOf"}}
-    if out.get("x-kubernetes-embedded-resource"):
-        props = out.setdefault("properties", {})
-        props.setdefault("apiVersion", {"type": "string"})
-        props.setdefault("kind", {"type": "string"})
-        props.setdefault("metadata", {"type": "object"})
-    if ("properties" in out and "additionalProperties" not in out
-            and not out.get("x-kubernetes-preserve-unknown-fields")):
-        out["additionalProperties"] = False
-    if out.get("nullable") and "type" in out:
-        t = out["type"]
-        out["type"] = (t if isinstance(t, list) else [t]) + ["null"]
+
+def compact(schema):
+    """A schema without descriptions (schemas/crds stays small, validators load fast); all that validates is kept."""
+    if not isinstance(schema, dict):
+        return schema
+    out = {}
+    for k, v in schema.items():
+        if k == "description":
+            continue
+        if k in _ONE and isinstance(v, dict):
+            v = compact(v)
+        elif k in _LIST and isinstance(v, list):
+            v = [compact(s) for s in v]
+        elif k in _MAP and isinstance(v, dict):
+            v = {name: compact(s) for name, s in v.items()}
+        out[k] = v
     return out
+
+
+def _properties(validator, properties, instance, schema):
+    """properties, and no field beyond them unless the schema says so (additionalProperties, or
+    x-kubernetes-preserve-unknown-fields), as `kubectl --validate=strict`; an embedded resource (e.g. a template
+    of a whole object) also has apiVersion, kind and metadata."""
+    yield from _keywords.properties(validator, properties, instance, schema)
+    if ("additionalProperties" in schema or schema.get("x-kubernetes-preserve-unknown-fields")
+            or not validator.is_type(instance, "object")):
+        return
+    if schema.get("x-kubernetes-embedded-resource"):
+        for name, kind in _EMBEDDED.items():
+            if name in instance and name not in properties:
+                yield from validator.descend(instance[name], {"type": kind}, path=name)
+        schema = {**schema, "properties": {**_EMBEDDED, **properties}}
+    yield from _keywords.additionalProperties(validator, False, instance, schema)
+
+
+_EMBEDDED = {"apiVersion": "string", "kind": "string", "metadata": "object"}
+
+
+def _type(validator, types, instance, schema):
+    """type, where `nullable: true` also allows null and x-kubernetes-int-or-string means an integer or a string."""
+    if instance is None and schema.get("nullable"):
+        return
+    if not schema.get("x-kubernetes-int-or-string"):
+        yield from _keywords.type(validator, types, instance, schema)
+
+
+def _int_or_string(validator, value, instance, schema):
+    if value and "anyOf" not in schema and not (validator.is_type(instance, "integer")
+                                                or validator.is_type(instance, "string")):
+        yield jsonschema.ValidationError(f"{instance!r} is not of type 'integer', 'string'")
+
+
+# The CRD's structural schema read as the API server's strict field validation reads it, without rewriting it.
+StrictCRDValidator = jsonschema.validators.extend(jsonschema.Draft7Validator, {
+    "properties": _properties, "type": _type, "x-kubernetes-int-or-string": _int_or_string})
 
 
 def fmt_error(e: jsonschema.ValidationError) -> str:
@@ -73,8 +106,8 @@ class CRDSchema:
         return self._schema
 
     @functools.cached_property
-    def validator(self) -> jsonschema.Draft7Validator:
-        return jsonschema.Draft7Validator(strict_crd_schema(self.schema))
+    def validator(self):
+        return StrictCRDValidator(self.schema)
 
     def validate(self, obj: dict) -> tuple[list[str], int]:
         """Schema errors, then CEL rule failures; and how many CEL rules were evaluated."""

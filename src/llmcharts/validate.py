@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import functools
 import json
+import os
+import pickle
 from dataclasses import dataclass
 from pathlib import Path
 
 import jsonschema
-from referencing import Registry, Resource
 
-from . import crds
+from . import crds, paths
 
 try:
     from importlib.resources import files
@@ -27,13 +28,42 @@ def _k8s_schema_dir(version: str) -> Path:
     return Path(str(files("kubernetes_validate"))) / "kubernetes-json-schema" / f"v{version}.0-local-strict"
 
 
+_DEFS_REF = "/api/_definitions.json#"
+
+
 @functools.lru_cache(maxsize=None)
-def _k8s_registry(version: str) -> Registry:
+def _k8s_definitions(version: str) -> dict:
     d = _k8s_schema_dir(version)
     if not d.is_dir():
         raise SystemExit(f"kubernetes-validate has no schemas for Kubernetes {version}")
-    defs = json.loads((d / "_definitions.json").read_text())
-    return Resource.from_contents(defs) @ Registry()
+    return json.loads((d / "_definitions.json").read_text())["$defs"]
+
+
+def _self_contained(version: str, path: Path) -> dict:
+    """The kind's schema with only the definitions it reaches (not all 1.8 MB of _definitions.json) under its own
+    $defs, and no descriptions: what the validator needs, quick to load."""
+    defs = _k8s_definitions(version)
+    schema = json.loads(path.read_text())
+    needed: dict = {}
+
+    def refs(node):
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith((_DEFS_REF, "#/$defs/")):
+                node["$ref"] = ref = ref.replace(_DEFS_REF, "#", 1)
+                name = ref[len("#/$defs/"):]
+                if name not in needed:
+                    needed[name] = defs[name]
+                    refs(defs[name])
+            for v in node.values():
+                refs(v)
+        elif isinstance(node, list):
+            for v in node:
+                refs(v)
+
+    refs(schema)
+    schema["$defs"] = needed
+    return crds.compact(schema)
 
 
 @functools.lru_cache(maxsize=None)
@@ -47,9 +77,18 @@ def _k8s_validator(version: str, api_version: str, kind: str):
     path = _k8s_schema_dir(version) / f"{kind.lower()}-{stem}.json"
     if not path.exists():
         return None
-    schema = json.loads(path.read_text())
-    registry = Resource.from_contents(schema) @ _k8s_registry(version)
-    return jsonschema.Draft202012Validator(schema, registry=registry)
+    # cached under .cache/, keyed by the kubernetes-validate files it came from
+    stats = [(f.stat().st_size, f.stat().st_mtime_ns) for f in (path, path.parent / "_definitions.json")]
+    cache = paths.CACHE / "k8s-schemas" / f"v{version}" / f"{path.stem}-{abs(hash(tuple(stats))):x}.pickle"
+    if cache.exists():
+        schema = pickle.loads(cache.read_bytes())
+    else:
+        schema = _self_contained(version, path)
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(pickle.dumps(schema, protocol=pickle.HIGHEST_PROTOCOL))
+        os.replace(tmp, cache)
+    return jsonschema.Draft202012Validator(schema)
 
 
 def validate_k8s(obj: dict, version: str) -> list[str]:
