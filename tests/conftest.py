@@ -67,7 +67,7 @@ def pytest_terminal_summary(terminalreporter):
             f"(Kubernetes {' and '.join(paths.K8S_VERSIONS)} + CRDs), {STATS['CEL rule evaluations']} CEL rule "
             f"evaluations, {STATS['schema errors']} schema errors, "
             f"{STATS['invariant checks']} invariant checks, {STATS['invariant violations']} violations")
-    for key in sorted(k for k in STATS if k.startswith(("bad input", "drain", "e2e", "flags", "llm-stack"))):
+    for key in sorted(k for k in STATS if k.startswith(("bad input", "CEL rules", "drain", "e2e", "flags", "llm-stack"))):
         terminalreporter.write_line(f"{key}: {STATS[key]}")
     if render_cache.STATS["requested"]:
         terminalreporter.write_line(f"shared renders: {render_cache.STATS['rendered']} helm template runs for "
