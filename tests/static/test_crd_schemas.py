@@ -8,8 +8,9 @@ import subprocess
 import sys
 
 import pytest
+import yaml
 
-from llmcharts import crds, paths
+from llmcharts import crds, paths, validate
 
 SCRIPT = paths.ROOT / "scripts" / "sync_crd_schemas.py"
 spec = importlib.util.spec_from_file_location("sync_crd_schemas", SCRIPT)
@@ -89,6 +90,28 @@ def test_in_repo_catalog_is_the_default():
     assert cat.where == "schemas/crds"
     releases = [e.release for e in cat.lookup({"apiVersion": "ray.io/v1", "kind": "RayService"})]
     assert sorted(releases) == ["kuberay@v1.3.2", "kuberay@v1.7.0"]
+
+
+def test_raw_crd_directories_override_the_in_repo_schemas(tmp_path):
+    """LLMCHARTS_CRD_DIRS: CRD YAML files, one set per directory (named after it), schema and CEL rules alike."""
+    schema = json.loads((paths.CRD_SCHEMAS / "keda@v2.20.2" / "keda.sh" / "scaledobject_v1alpha1.json").read_text())
+    crd = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+           "metadata": {"name": "scaledobjects.keda.sh"},
+           "spec": {"group": "keda.sh", "scope": "Namespaced",
+                    "names": {"kind": "ScaledObject", "plural": "scaledobjects"},
+                    "versions": [{"name": "v1alpha1", "served": True, "storage": True,
+                                  "schema": {"openAPIV3Schema": schema}}]}}
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "keda.yaml").write_text(yaml.safe_dump(crd))
+    obj = {"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject", "metadata": {"name": "x"},
+           "spec": {"scaleTargetRef": {"name": "d"}, "minReplicaCount": 3, "maxReplicaCount": 2,
+                    "triggers": [{"type": "cpu", "metadata": {"value": "50"}}]}}
+    (rep,) = validate.validate_objects([obj], paths.K8S_VERSIONS, [tmp_path / "mine"])
+    assert rep.validated_against == ["crd:mine"]
+    assert any("minReplicaCount must be less than or equal to maxReplicaCount" in e for e in rep.errors), rep.errors
+    (rep,) = validate.validate_objects([{**obj, "kind": "RayService", "apiVersion": "ray.io/v1"}], paths.K8S_VERSIONS,
+                                       [tmp_path / "mine"])
+    assert rep.errors and "no schema for ray.io/v1 RayService" in rep.errors[0] and str(tmp_path) in rep.errors[0]
 
 
 def test_schemas_match_what_the_script_makes_from_its_inputs():
