@@ -1,4 +1,5 @@
-"""Command line: `llmcharts check` (validate your own values file) and `llmcharts deploy` (the main job)."""
+"""Command line: `llmcharts check` (validate your own values file), `llmcharts deploy` (the main job) and
+`llmcharts plan` (size a model on a GPU; src/llmcharts/plan_cli.py)."""
 from __future__ import annotations
 
 import argparse
@@ -10,7 +11,7 @@ from pathlib import Path
 from . import discovery, paths
 from .check import check
 from .helm import Helm, build_all_dependencies, parse_manifests
-from .localrun import local_overlay, wait_for_gateway_backends
+from .local import local_overlay, wait_for_gateway_models
 
 
 def _chart_dir(name: str) -> Path:
@@ -130,7 +131,7 @@ def run_locally(chart: Path, values: list[Path], helm: Helm, args) -> int:
     import threading
 
     from .e2e import served_model_name, engine_containers
-    from .localrun import LocalRunner, RunnerError
+    from .local import LocalRunner, RunnerError
 
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="llm-local-"))
     workdir.mkdir(parents=True, exist_ok=True)
@@ -175,7 +176,7 @@ def run_locally(chart: Path, values: list[Path], helm: Helm, args) -> int:
         base = runner.service_url((gateway or services[0])["metadata"]["name"])
         if gateway:
             try:
-                models = wait_for_gateway_backends(base)
+                models = wait_for_gateway_models(base, api_key)
             except TimeoutError as e:
                 print(f"deploy: {e}\n{runner.tail_logs()}", file=sys.stderr)
                 return 1
@@ -227,6 +228,9 @@ def main(argv=None) -> int:
     d.add_argument("--workdir", help="locally: folder for volumes and logs (default: a new temp folder)")
     d.add_argument("--ready-timeout", type=float, default=900)
     d.set_defaults(func=cmd_deploy)
+
+    from . import plan_cli
+    plan_cli.register(sub)
 
     args = ap.parse_args(argv)
     return args.func(args)

@@ -19,14 +19,24 @@ def engine_containers(objects: list[dict]) -> list[dict]:
     return [c for p in pod_templates(objects) if p.is_engine for c in p.containers(init=False)]
 
 
-def served_model_name(container: dict) -> str:
-    args = container.get("args") or []
+def served_names(container: dict) -> list[str]:
+    """The names a vLLM container serves: --served-model-name=<name>, or --served-model-name <name> <alias>..."""
+    args = [str(a) for a in container.get("args") or []]
     for i, a in enumerate(args):
         if a.startswith("--served-model-name="):
-            return a.split("=", 1)[1]
+            return [a.split("=", 1)[1]]
         if a == "--served-model-name":
-            return args[i + 1]
+            names = []
+            for b in args[i + 1:]:
+                if b.startswith("-"):
+                    break
+                names.append(b)
+            return names
     raise AssertionError(f"container {container.get('name')} renders no --served-model-name")
+
+
+def served_model_name(container: dict) -> str:
+    return served_names(container)[0]
 
 
 def vllm_args_errors(cases: list[tuple[str, list]]) -> dict:

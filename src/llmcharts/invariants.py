@@ -483,12 +483,15 @@ def declared_ports(c: dict) -> set:
 @invariant
 def port_flags_match_declared_ports(objects):
     """A container started with --port N declares containerPort N: probes, Services and scrapers reach it on the
-    declared port, and nothing listens there otherwise (the last --port wins, as argparse reads it)."""
+    declared port, and nothing listens there otherwise (the last --port wins, as argparse reads it). A server
+    bound to loopback (--host=127.0.0.1) is internal to the pod and is not declared: nothing outside can reach it."""
     for pod in pod_templates(objects):
         for c in pod.containers(init=False):
             port = flag_value(container_argv(c), PORT_FLAGS)
             if port is None or not port.isdigit():
                 continue  # no flag, or a value such as $(PORT) that only the runtime resolves
+            if flag_value(container_argv(c), ("--host",)) in ("127.0.0.1", "localhost", "::1"):
+                continue
             if int(port) not in declared_ports(c):
                 yield Violation("port_flags_match_declared_ports", pod.name,
                                 f"container {c.get('name')}: --port={port} is not a declared containerPort "
@@ -697,49 +700,65 @@ def object_names_unique(objects):
         seen[key] = True
 
 
-def gateway_backends(objects: list[dict]) -> Iterator[tuple[PodTemplate, str, list[tuple[str, str]]]]:
-    """(gateway pod, env name, [(model, url)]) from the gateway registrar's BACKENDS / EXTRA_BACKENDS env."""
-    for pod in pod_templates(objects):
-        if pod.labels.get("app.kubernetes.io/component") != "gateway":
-            continue
-        for c, e in all_env(pod):
-            if e.get("name") in ("BACKENDS", "EXTRA_BACKENDS"):
-                pairs = [tuple(item.split("=", 1)) for item in str(e.get("value", "")).split() if "=" in item]
-                yield pod, e["name"], pairs
+GATEWAY_CONFIG_KEY = "backends.json"
 
 
-@invariant
-def gateway_backends_resolve(objects):
-    """Every model the gateway routes to has exactly one backend, and every in-release backend URL is a rendered
-    Service (by name, namespace and port), or the <name>-predictor Service KServe creates on port 80 for a
-    rendered InferenceService <name> (RawDeployment)."""
+def gateway_backends(objects: list[dict]) -> Iterator[tuple[dict, list[dict]]]:
+    """(gateway ConfigMap, its backends) from the registrar configuration the llm-stack chart renders
+    (charts/llm-stack/templates/_gateway.tpl): [{source, names, discovery, service, namespace, port, url, ...}]."""
+    import json
+    for o in objects:
+        if o.get("kind") == "ConfigMap" and GATEWAY_CONFIG_KEY in (o.get("data") or {}):
+            yield o, json.loads(o["data"][GATEWAY_CONFIG_KEY]).get("backends") or []
+
+
+def _release_services(objects: list[dict]) -> dict:
+    """(name, namespace) -> Service, with the <name>-predictor Service KServe creates on port 80 for a rendered
+    InferenceService <name> (RawDeployment/Standard)."""
     services = {(dig(s, "metadata", "name"), dig(s, "metadata", "namespace", default="")): s
                 for s in objects if s.get("kind") == "Service"}
     for isvc in (o for o in objects if o.get("kind") == "InferenceService"):
         name = f"{dig(isvc, 'metadata', 'name')}-predictor"
         services.setdefault((name, dig(isvc, "metadata", "namespace", default="")),
                             {"kind": "Service", "metadata": {"name": name}, "spec": {"ports": [{"port": 80}]}})
-    for pod, env, pairs in gateway_backends(objects):
-        models = [m for m, _ in pairs]
-        for m in sorted({m for m in models if models.count(m) > 1}):
-            yield Violation("gateway_backends_resolve", pod.name, f"model {m!r} has {models.count(m)} backends in {env}")
-        if env != "BACKENDS":
-            continue
-        for model, url in pairs:
-            m = re.fullmatch(r"https?://([a-z0-9-]+)(?:\.([a-z0-9-]+))?(?:\.svc(?:\.cluster\.local)?)?:(\d+)/?", url)
-            if not m:
-                yield Violation("gateway_backends_resolve", pod.name, f"{model}: {url} is not a Service URL")
-                continue
-            name, ns, port = m.group(1), m.group(2) or "", int(m.group(3))
-            svc = services.get((name, ns)) or next((s for (n, _), s in services.items() if n == name and not ns), None)
-            if svc is None:
-                yield Violation("gateway_backends_resolve", pod.name, f"{model}: no rendered Service {name}.{ns}")
-            elif port not in [p.get("port") for p in dig(svc, "spec", "ports", default=[])]:
-                yield Violation("gateway_backends_resolve", pod.name, f"{model}: Service {name} has no port {port}")
-    everywhere = [m for _, _, pairs in gateway_backends(objects) for m, _ in pairs]
-    for m in sorted({m for m in everywhere if everywhere.count(m) > 1}):
-        if not any(models.count(m) > 1 for _, _, pairs in gateway_backends(objects) for models in [[x for x, _ in pairs]]):
-            yield Violation("gateway_backends_resolve", "gateway", f"model {m!r} is both an engine of this release and an extra backend")
+    return services
+
+
+@invariant
+def gateway_backends_resolve(objects):
+    """Every name the gateway routes has exactly one backend, and every backend in the release resolves: a
+    discovered Service is rendered (or is a KServe predictor Service of a rendered InferenceService) with the port
+    the registrar looks for, and a URL backend that names a Service of the release names one of its ports."""
+    services = _release_services(objects)
+    namespaces = {ns for _, ns in services}
+    for cm, backends in gateway_backends(objects):
+        names = [n for b in backends for n in b.get("names") or []]
+        for n in sorted({n for n in names if names.count(n) > 1}):
+            yield Violation("gateway_backends_resolve", ref(cm), f"model {n!r} has {names.count(n)} backends")
+        for b in backends:
+            if b.get("discovery") == "endpoints":
+                key = (b.get("service"), b.get("namespace", ""))
+                if key not in services:
+                    if b.get("namespace") in namespaces:
+                        yield Violation("gateway_backends_resolve", ref(cm),
+                                        f"{b.get('source')}: no rendered Service {key[0]} in {key[1]}")
+                    continue  # a Service of another release (gateway.extraBackends)
+                ports = dig(services[key], "spec", "ports", default=[]) or []
+                if b.get("portName") and b["portName"] not in [p.get("name") for p in ports]:
+                    yield Violation("gateway_backends_resolve", ref(cm),
+                                    f"{b.get('source')}: Service {key[0]} has no port named {b['portName']!r}")
+                if b.get("port") not in [p.get("port") for p in ports]:
+                    yield Violation("gateway_backends_resolve", ref(cm), f"{b.get('source')}: Service {key[0]} has no port {b.get('port')}")
+            elif b.get("discovery") == "url":
+                m = re.fullmatch(r"https?://([a-z0-9-]+)(?:\.([a-z0-9-]+))?(?:\.svc(?:\.cluster\.local)?)?:(\d+)/?", b.get("url", ""))
+                if not m:
+                    continue  # not a cluster Service URL
+                svc = services.get((m.group(1), m.group(2) or "")) or next(
+                    (v for (n, ns), v in services.items() if n == m.group(1) and not m.group(2)), None)
+                if svc is not None and int(m.group(3)) not in [p.get("port") for p in dig(svc, "spec", "ports", default=[])]:
+                    yield Violation("gateway_backends_resolve", ref(cm), f"{b.get('source')}: Service {m.group(1)} has no port {m.group(3)}")
+            else:
+                yield Violation("gateway_backends_resolve", ref(cm), f"{b.get('source')}: unknown discovery {b.get('discovery')!r}")
 
 
 @invariant

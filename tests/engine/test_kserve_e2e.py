@@ -5,7 +5,7 @@ import openai
 import pytest
 
 from llmcharts import paths
-from llmcharts.localrun import LocalRunner
+from llmcharts.local import LocalRunner
 
 from conftest import STATS
 
@@ -45,7 +45,7 @@ def test_completion_and_streaming_chat(predictor):
 def test_runtime_probe_paths_answer(predictor):
     """The rendered runtime's probes, as the predictor pod carries them, answer 200 on the real engine."""
     import urllib.request
-    container = predictor["runner"].pods["qwen-cpu-predictor"].containers[0]
+    container = predictor["runner"].pods_of("qwen-cpu-predictor")[0].containers[0]
     paths_ = [container.spec[k]["httpGet"]["path"] for k in ("startupProbe", "readinessProbe", "livenessProbe")]
     for path in paths_:
         with urllib.request.urlopen(predictor["base"] + path, timeout=5) as r:

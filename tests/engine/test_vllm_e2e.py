@@ -6,16 +6,19 @@ needs) and api-key-values.yaml. The preset names a Hub model id and a chart-crea
 tiny model is written there as a Hub cache entry, so the rendered args run unchanged (offline).
 """
 import concurrent.futures
+import json
+import re
 import shutil
 import threading
 import time
+from pathlib import Path
 
 import openai
 import pytest
 
-from llmcharts import discovery, e2e, paths
+from llmcharts import cli, discovery, e2e, paths
 from llmcharts.invariants import dig
-from llmcharts.localrun import LocalRunner
+from llmcharts.local import LocalRunner
 
 from conftest import STATS
 
@@ -95,6 +98,28 @@ def test_every_metric_the_charts_reference_is_exposed(stack, helms):
     assert "vllm:num_requests_waiting" in referenced  # the autoscaling default is among them
     missing = referenced - e2e.exposed_metrics(stack["base"])
     assert not missing, f"charts reference metrics the engine does not expose: {sorted(missing)}"
+
+
+def test_planner_predicts_the_kv_cache_vllm_allocates(stack, capsys):
+    """`llmcharts plan` for the served tiny model with the render's VLLM_CPU_KVCACHE_SPACE, dtype and
+    max-model-len predicts the KV cache vLLM logs ("CPU KV cache size: N tokens", vllm/v1/core/kv_cache_utils.py
+    update_kv_cache_capacity) within 5%."""
+    container = next(c for p in stack["runner"].pods.values() for c in p.containers
+                     if "vllm.entrypoints.openai.api_server" in c.argv())
+    deadline = time.monotonic() + 60
+    while not (m := re.search(r"KV cache size: ([\d,]+) tokens", container.log.read_text(errors="replace"))):
+        assert time.monotonic() < deadline, f"no KV cache size line in {container.log}"
+        time.sleep(1)
+    logged = int(m.group(1).replace(",", ""))
+    flags = dict(a[2:].split("=", 1) for a in container.argv() if a.startswith("--") and "=" in a)
+    snapshot = next(Path(container.env()["HF_HOME"]).glob("hub/models--*/snapshots/*/config.json")).parent
+    rc = cli.main(["plan", "--model", str(snapshot), "--gpu", "NVIDIA-L4", "--json", "--dtype", flags["dtype"],
+                   "--max-model-len", flags["max-model-len"],
+                   "--kv-cache-memory", container.env()["VLLM_CPU_KVCACHE_SPACE"] + "GiB"])
+    predicted = json.loads(capsys.readouterr().out)["kv_cache_tokens"]
+    STATS["e2e: KV cache tokens logged by vLLM"] = logged
+    STATS["e2e: KV cache tokens predicted by the planner"] = predicted
+    assert rc == 0 and abs(predicted - logged) <= 0.05 * logged, (predicted, logged)
 
 
 def _copy_chart(tmp_path, edit):

@@ -26,6 +26,9 @@ BUILTIN = {
     "autoscaling/v2": [("HorizontalPodAutoscaler", "horizontalpodautoscalers", True)],
     "networking.k8s.io/v1": [("NetworkPolicy", "networkpolicies", True), ("Ingress", "ingresses", True)],
     "gateway.networking.k8s.io/v1": [("HTTPRoute", "httproutes", True)],
+    "rbac.authorization.k8s.io/v1": [("Role", "roles", True), ("RoleBinding", "rolebindings", True),
+                                     ("ClusterRole", "clusterroles", False),
+                                     ("ClusterRoleBinding", "clusterrolebindings", False)],
 }
 
 

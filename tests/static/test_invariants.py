@@ -253,8 +253,18 @@ def gateway_pod(objs):
     return next(o for o in objs if o["kind"] == "Deployment" and o["metadata"]["name"].endswith("-gateway"))["spec"]["template"]["spec"]
 
 
-def registrar_env(objs, name):
-    return next(e for e in gateway_pod(objs)["containers"][1]["env"] if e["name"] == name)
+def gateway_config(objs):
+    """The registrar's backends.json in the gateway ConfigMap, as (ConfigMap, parsed config)."""
+    import json
+    cm = next(o for o in objs if o["kind"] == "ConfigMap" and "backends.json" in o.get("data", {}))
+    return cm, json.loads(cm["data"]["backends.json"])
+
+
+def edit_gateway_config(objs, edit):
+    import json
+    cm, cfg = gateway_config(objs)
+    edit(cfg["backends"])
+    cm["data"]["backends.json"] = json.dumps(cfg)
 
 
 @on_stack
@@ -264,21 +274,23 @@ def _stack_object_rendered_twice(o):
 
 @on_stack
 def _stack_backend_without_service(o):
-    e = registrar_env(o, "BACKENDS")
-    e["value"] = e["value"].replace("-vllm.", "-vllm-old.", 1)
+    edit_gateway_config(o, lambda bs: next(b for b in bs if b["source"] == "vllm").update(service="gone-vllm"))
+
+
+@on_stack
+def _stack_backend_on_a_missing_port(o):
+    edit_gateway_config(o, lambda bs: next(b for b in bs if b["source"] == "vllm").update(portName="grpc"))
 
 
 @on_stack
 def _stack_model_with_two_backends(o):
-    e = registrar_env(o, "BACKENDS")
-    first = e["value"].split()[0]
-    e["value"] += " " + first.split("=")[0] + "=http://elsewhere.llm-test.svc:8000"
+    edit_gateway_config(o, lambda bs: bs.append({**bs[0], "source": "copy"}))
 
 
 @on_stack
 def _stack_extra_backend_shadows_engine(o):
-    e = registrar_env(o, "EXTRA_BACKENDS")
-    e["value"] += " " + registrar_env(o, "BACKENDS")["value"].split()[0].split("=")[0] + "=http://x.other.svc:8000"
+    edit_gateway_config(o, lambda bs: bs.append({"source": "gateway.extraBackends[9]", "names": bs[0]["names"][:1],
+                                                 "discovery": "url", "url": "http://x.other.svc:8000"}))
 
 
 @on_stack
@@ -313,7 +325,7 @@ BREAKS = {
     "kserve_runtimes_serve_their_models": [_kserve_runtime_container_renamed, _kserve_format_not_served,
                                            _kserve_protocol_not_served],
     "object_names_unique": [_stack_object_rendered_twice],
-    "gateway_backends_resolve": [_stack_backend_without_service, _stack_model_with_two_backends,
+    "gateway_backends_resolve": [_stack_backend_without_service, _stack_backend_on_a_missing_port, _stack_model_with_two_backends,
                                  _stack_extra_backend_shadows_engine],
     "pod_port_names_unique": [_stack_port_name_declared_twice, _stack_services_disagree_on_port_name],
     "ray_groups_match_their_pods": [_ray_num_gpus_differs, _ray_start_param_not_a_string,

@@ -72,7 +72,8 @@ def test_structured_values_become_flags(helms, tmp_path):
     objs = render(helms, VLLM / "ci" / "full-values.yaml")
     args = engine(objs)["args"]
     assert args[0] == "meta-llama/Llama-3.1-8B-Instruct"
-    for flag in ("--served-model-name=llama-8b", "--revision=main", "--tensor-parallel-size=2",
+    assert args[args.index("--served-model-name") + 1] == "llama-8b"
+    for flag in ("--revision=main", "--tensor-parallel-size=2",
                  "--max-model-len=16384", "--no-enable-chunked-prefill", "--max-num-batched-tokens=8192",
                  "--kv-cache-dtype=fp8", "--enable-lora", "--max-loras=2", "--max-lora-rank=16",
                  '--speculative-config={"method":"ngram","num_speculative_tokens":3,"prompt_lookup_max":4}'):

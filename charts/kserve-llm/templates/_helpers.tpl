@@ -209,17 +209,18 @@ kserve-llm.validate: cross-field rules that a schema cannot express. Each failur
 
 {{/*
 kserve-llm.gatewayBackends: JSON list of what this release serves, for a gateway in front of it (the llm-stack
-umbrella calls it with (index .Subcharts "kserve-llm")): [{model, service, port}]. Each InferenceService is
-served as its own name ({{.Name}}) behind the Service KServe creates in RawDeployment mode, <name>-predictor on
-port 80. KServe's huggingfaceserver serves OpenAI under /openai/v1, which the gateway cannot route to, so with
-huggingface.enabled the list is empty.
+umbrella calls it with (index .Subcharts "kserve-llm")), in the shape llm-stack.backends documents. Each
+InferenceService is served as its own name ({{.Name}}) by the pods behind the Service KServe creates for it,
+<name>-predictor (RawDeployment/Standard); every ready predictor pod is a worker. KServe's huggingfaceserver serves
+the OpenAI routes under /openai (its KSERVE_OPENAI_ROUTE_PREFIX default), hence the path prefix.
 */}}
 {{- define "kserve-llm.gatewayBackends" -}}
 {{- $out := list -}}
-{{- if not .Values.huggingface.enabled -}}
-{{- range .Values.inferenceServices -}}
-{{- $out = append $out (dict "model" .name "service" (printf "%s-predictor" .name) "port" 80) -}}
-{{- end -}}
+{{- $key := ternary (dict "secretName" .Values.apiKey.secretName "secretKey" .Values.apiKey.secretKey) nil (not (empty .Values.apiKey.secretName)) -}}
+{{- range $i, $s := .Values.inferenceServices -}}
+{{- $out = append $out (dict "names" (list (dict "name" $s.name "field" (printf "inferenceServices[%d].name" $i)))
+      "discovery" "endpoints" "service" (printf "%s-predictor" $s.name) "namespace" (include "llm-common.names.namespace" $)
+      "port" 80 "portName" "" "pathPrefix" (ternary "/openai" "" (not (empty $.Values.huggingface.enabled))) "apiKey" $key) -}}
 {{- end -}}
 {{- toJson $out -}}
 {{- end -}}

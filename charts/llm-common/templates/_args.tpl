@@ -8,6 +8,7 @@ Each entry of "flags" is a list: [flag, value, kind, field], kind one of
   int    --flag=<integer>           (values arrive as float64; printed without exponent)
   str    --flag=<value>             (strings and floats such as 0.9)
   json   --flag=<compact JSON>      (objects, e.g. --speculative-config)
+  list   --flag <item> <item> ...    (argparse nargs="+": the flag, then each item; an empty list skips it)
   bool   --flag / --no-flag         (argparse BooleanOptionalAction; "negatable": false renders only --flag)
   flag   --flag when true, nothing when false (switches that should only ever be turned on explicitly)
 Every item is JSON-quoted, which is valid YAML and keeps JSON values intact.
@@ -29,6 +30,13 @@ Usage: {{- include "llm-common.args.flags" (dict "flags" $flags "negatable" true
 {{- else if eq $kind "flag" -}}
 {{- if $v }}
 - {{ printf "--%s" $flag | toJson }}
+{{- end -}}
+{{- else if eq $kind "list" -}}
+{{- if $v }}
+- {{ printf "--%s" $flag | toJson }}
+{{- range $v }}
+- {{ toString . | toJson }}
+{{- end }}
 {{- end -}}
 {{- else if eq $kind "int" }}
 - {{ printf "--%s=%d" $flag (int64 $v) | toJson }}

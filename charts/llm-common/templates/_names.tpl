@@ -63,3 +63,28 @@ serviceAccount.create=true: serviceAccount.name or the fullname; false: serviceA
 {{- default "default" .Values.serviceAccount.name -}}
 {{- end -}}
 {{- end -}}
+
+{{/*
+llm-common.names.servedNames: fails unless the model names clients send as "model" are routable: each one token
+(no white space or control characters: the gateway matches the request's "model" exactly, and a name with a
+space cannot be typed into most clients and breaks log lines and metric labels) and each served exactly once
+(two claims on one name split its traffic between different models, or hide an adapter behind an alias).
+"names" is a list of {name, field}: field is the value that set the name, so errors say what to change. The vllm
+chart checks its own names (served name, aliases, adapters); the llm-stack umbrella checks every engine's.
+Usage: {{- include "llm-common.names.servedNames" (dict "names" (list (dict "name" "llama" "field" "model.servedModelName"))) -}}
+*/}}
+{{- define "llm-common.names.servedNames" -}}
+{{- $seen := dict -}}
+{{- range .names -}}
+{{- if not .name -}}
+{{- fail (printf "%s: empty model name; set a name the gateway can route by" .field) -}}
+{{- end -}}
+{{- if not (regexMatch "^[^\\s\\p{Cc}]+$" (toString .name)) -}}
+{{- fail (printf "%s: %q cannot be routed: a model name is matched exactly against the request's \"model\" and must be one token (no spaces or control characters); e.g. %q" .field .name (regexReplaceAll "[\\s\\p{Cc}]+" (toString .name) "-")) -}}
+{{- end -}}
+{{- if hasKey $seen (toString .name) -}}
+{{- fail (printf "%s: model name %q is also served as %s; each name must have exactly one backend: rename one of them" .field .name (get $seen (toString .name))) -}}
+{{- end -}}
+{{- $_ := set $seen (toString .name) .field -}}
+{{- end -}}
+{{- end -}}

@@ -31,14 +31,24 @@ spec:
 {{- end -}}
 
 {{/*
-llm-common.networkPolicy: ingress to one component's pods only on its serving port, from networkPolicy.ingressFrom
-(NetworkPolicyPeers; default: pods of the same namespace), plus networkPolicy.metricsFrom for Prometheus.
+llm-common.networkPolicy: ingress to one component's pods only on its ports (networkPolicy.enabled).
+  "port"         the serving port, open to networkPolicy.ingressFrom (NetworkPolicyPeers); when that list is empty:
+                 pods of the same namespace, or any source with "anySource": true (a front door such as the
+                 gateway, reached from Ingress controllers in other namespaces)
+  "metricsPort"  optional: a separate metrics port, open to networkPolicy.metricsFrom (default: the same
+                 namespace); without it, networkPolicy.metricsFrom peers may reach the serving port (engines serve
+                 /metrics there)
 Egress is left open: engines download weights from the Hub or object storage.
 Usage: {{ include "llm-common.networkPolicy" (dict "context" . "component" "engine" "port" 8000) }}
 */}}
 {{- define "llm-common.networkPolicy" -}}
 {{- $ctx := .context -}}
 {{- $np := $ctx.Values.networkPolicy -}}
+{{- $sameNamespace := list (dict "podSelector" dict) -}}
+{{- $peers := $np.ingressFrom | default list -}}
+{{- $open := and .anySource (empty $peers) -}}
+{{- if and (empty $peers) (not $open) -}}{{- $peers = $sameNamespace -}}{{- end -}}
+{{- if not .metricsPort -}}{{- $peers = concat $peers ($np.metricsFrom | default list) -}}{{- end -}}
 {{- if $np.enabled -}}
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
@@ -57,10 +67,16 @@ spec:
     - ports:
         - port: {{ int .port }}
           protocol: TCP
+      {{- if not $open }}
       from:
-        {{- toYaml ($np.ingressFrom | default (list (dict "podSelector" dict))) | nindent 8 }}
-        {{- with $np.metricsFrom }}
-        {{- toYaml . | nindent 8 }}
-        {{- end }}
+        {{- toYaml $peers | nindent 8 }}
+      {{- end }}
+    {{- if .metricsPort }}
+    - ports:
+        - port: {{ int .metricsPort }}
+          protocol: TCP
+      from:
+        {{- toYaml ($np.metricsFrom | default $sameNamespace) | nindent 8 }}
+    {{- end }}
 {{- end -}}
 {{- end -}}

@@ -1,13 +1,16 @@
 {{/*
-llm-stack helpers: the gateway's template context and the list of backends it routes to.
+llm-stack helpers: the gateway's template context, the backends it routes to and the rules they must meet.
 */}}
 
 {{/*
 llm-stack.gatewayContext: the context the llm-common helpers read the gateway's values from (gateway.* laid over
-the release-wide values; a CPU pod). Usage: {{- $g := dict -}}{{- include "llm-stack.gatewayContext" (dict "root" . "out" $g) -}}
+the release-wide values; a CPU pod). Its probes go through the proxy's port: the router itself listens on loopback,
+which the kubelet cannot reach.
+Usage: {{- $g := dict -}}{{- include "llm-stack.gatewayContext" (dict "root" . "out" $g) -}}
 */}}
 {{- define "llm-stack.gatewayContext" -}}
 {{- $values := merge (dict "accelerator" (dict "type" "cpu" "count" 0)) (deepCopy .root.Values.gateway) -}}
+{{- $_ := set $values "probes" (merge (dict "port" (int .root.Values.gateway.containerPort)) (omit $values.probes "port")) -}}
 {{- include "llm-common.context.component" (dict "root" .root "values" $values "fieldPrefix" "gateway." "out" .out) -}}
 {{- end -}}
 
@@ -19,55 +22,76 @@ llm-stack.engineCharts: the engine subcharts the gateway can route to, in order.
 {{- end -}}
 
 {{/*
-llm-stack.backends: JSON list of {model, url, source} for every model of every enabled engine (through each
-engine chart's own <chart>.gatewayBackends helper, called with the subchart's context), then gateway.extraBackends.
+llm-stack.backends: JSON list of the backends the gateway routes to, in the shape the registrar reads
+(files/registrar.py):
+  {source, names: [{name, field}], discovery: "endpoints" | "url", namespace, service, port, portName,
+   url, pathPrefix, apiKey: {secretName, secretKey} | null}
+Each enabled engine contributes what its own <chart>.gatewayBackends helper returns (called with the subchart's
+context, so its namespaceOverride and names are its own); "field" is prefixed with the subchart's key so errors
+name the value the user set. Then gateway.extraBackends: {model, url} (one worker at that URL) or {model, service,
+namespace, port} (every ready pod of that Service, found like the engines of this release).
 */}}
 {{- define "llm-stack.backends" -}}
-{{- $ns := include "llm-common.names.namespace" . -}}
 {{- $out := list -}}
 {{- range $chart := include "llm-stack.engineCharts" . | fromJsonArray -}}
 {{- $enabled := (get $.Values $chart | default dict).enabled -}}
 {{- if and $enabled (hasKey $.Subcharts $chart) -}}
-{{- $sub := index $.Subcharts $chart -}}
-{{- range (include (printf "%s.gatewayBackends" $chart) $sub | fromJsonArray) -}}
-{{- $out = append $out (dict "model" .model "url" (printf "http://%s.%s.svc:%d" .service $ns (int .port)) "source" $chart) -}}
+{{- range (include (printf "%s.gatewayBackends" $chart) (index $.Subcharts $chart) | fromJsonArray) -}}
+{{- $names := list -}}
+{{- range .names -}}{{- $names = append $names (dict "name" .name "field" (printf "%s.%s" $chart .field)) -}}{{- end -}}
+{{- $out = append $out (merge (dict "source" $chart "names" $names) (omit . "names")) -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}
+{{- $ns := include "llm-common.names.namespace" . -}}
 {{- range $i, $b := $.Values.gateway.extraBackends -}}
-{{- $out = append $out (dict "model" $b.model "url" $b.url "source" (printf "gateway.extraBackends[%d]" $i)) -}}
+{{- $field := printf "gateway.extraBackends[%d]" $i -}}
+{{- $names := list (dict "name" $b.model "field" (printf "%s.model" $field)) -}}
+{{- if $b.service -}}
+{{- $out = append $out (dict "source" $field "names" $names "discovery" "endpoints" "service" $b.service
+      "namespace" ($b.namespace | default $ns) "port" (int $b.port) "portName" ($b.portName | default "")
+      "pathPrefix" ($b.pathPrefix | default "") "apiKey" nil) -}}
+{{- else -}}
+{{- $out = append $out (dict "source" $field "names" $names "discovery" "url" "url" $b.url "pathPrefix" "" "apiKey" nil) -}}
+{{- end -}}
 {{- end -}}
 {{- toJson $out -}}
 {{- end -}}
 
 {{/*
-llm-stack.validate: the gateway needs at least one backend, and each model name exactly one backend (the router
-routes by name; two engines claiming one name would split its traffic between different models).
+llm-stack.validate: what the gateway cannot route is refused at render time, naming the value to change:
+at least one backend; every name of every engine, alias and adapter routable and served by exactly one backend
+(llm-common.names.servedNames); an extra backend with either a url or a service, not both; and the Ingress path
+under /v1, the only part of the API the gateway serves.
 */}}
 {{- define "llm-stack.validate" -}}
-{{- if .Values.gateway.enabled -}}
+{{- $gw := .Values.gateway -}}
+{{- if $gw.enabled -}}
+{{- range $i, $b := $gw.extraBackends -}}
+{{- if and $b.url $b.service -}}
+{{- fail (printf "gateway.extraBackends[%d]: set url (one worker at that URL) or service (+ namespace, port: every ready pod of that Service), not both" $i) -}}
+{{- end -}}
+{{- if not (or $b.url $b.service) -}}
+{{- fail (printf "gateway.extraBackends[%d]: set url (e.g. http://llama.other-ns.svc:8000) or service, namespace and port" $i) -}}
+{{- end -}}
+{{- if and $b.service (not $b.port) -}}
+{{- fail (printf "gateway.extraBackends[%d].port: the Service port is required with service" $i) -}}
+{{- end -}}
+{{- end -}}
 {{- $backends := include "llm-stack.backends" . | fromJsonArray -}}
 {{- if not $backends -}}
 {{- fail "gateway.enabled is true but no engine is enabled and gateway.extraBackends is empty: enable an engine (vllm.enabled, tgi.enabled, kserve-llm.enabled, ray-llm.enabled) or list gateway.extraBackends" -}}
 {{- end -}}
-{{- $seen := dict -}}
+{{- $names := list -}}
 {{- range $backends -}}
-{{- if not .model -}}
+{{- if not .names -}}
 {{- fail (printf "%s: serves no model name; set its served model name" .source) -}}
 {{- end -}}
-{{- if hasKey $seen .model -}}
-{{- fail (printf "gateway: model %q is served by both %s and %s; give one a different served model name (e.g. vllm.model.servedModelName) so each model has exactly one backend" .model (get $seen .model) .source) -}}
+{{- $names = concat $names .names -}}
 {{- end -}}
-{{- $_ := set $seen .model .source -}}
+{{- include "llm-common.names.servedNames" (dict "names" $names) -}}
+{{- if and $gw.ingress.enabled (not (regexMatch "^/v1(/|$)" (toString $gw.ingress.path))) -}}
+{{- fail (printf "gateway.ingress.path: %q exposes more than the OpenAI API; the gateway serves /v1 only: set /v1 (or a path under it)" $gw.ingress.path) -}}
 {{- end -}}
 {{- end -}}
-{{- end -}}
-
-{{/*
-llm-stack.backendList: "model=url model=url" for the registrar (model names and URLs contain no spaces).
-*/}}
-{{- define "llm-stack.backendList" -}}
-{{- $items := list -}}
-{{- range . -}}{{- $items = append $items (printf "%s=%s" .model .url) -}}{{- end -}}
-{{- join " " $items -}}
 {{- end -}}

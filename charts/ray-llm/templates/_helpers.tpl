@@ -486,9 +486,13 @@ ray-llm.validate: cross-field rules that a schema cannot express. Each failure n
 
 {{/*
 ray-llm.gatewayBackends: JSON list of what this release serves, for a gateway in front of it (the llm-stack
-umbrella calls it with (index .Subcharts "ray-llm")): [{model, service, port}] - the model id of the Serve LLM
-app behind the chart's OpenAI Service.
+umbrella calls it with (index .Subcharts "ray-llm")), in the shape llm-stack.backends documents: the model id of
+the Serve LLM app behind the chart's OpenAI Service, as one worker at the Service URL (Ray Serve's proxies balance
+the model's replicas themselves).
 */}}
 {{- define "ray-llm.gatewayBackends" -}}
-{{- list (dict "model" .Values.model.id "service" (include "llm-common.names.fullname" .) "port" (int .Values.service.port)) | toJson -}}
+{{- $ns := include "llm-common.names.namespace" . -}}
+{{- list (dict "names" (list (dict "name" .Values.model.id "field" "model.id")) "discovery" "url"
+      "url" (printf "http://%s.%s.svc:%d" (include "llm-common.names.fullname" .) $ns (int .Values.service.port))
+      "pathPrefix" "" "apiKey" nil) | toJson -}}
 {{- end -}}

@@ -151,8 +151,12 @@ API key, silently ignore). */ -}}
 
 {{/*
 tgi.gatewayBackends: JSON list of what this release serves, for a gateway in front of it (the llm-stack umbrella
-calls it with .Subcharts.tgi): [{model, service, port}]. TGI answers /v1/models with its model id.
+calls it with .Subcharts.tgi), in the shape llm-stack.backends documents: every ready pod of the Service is a
+worker, serving the model id (TGI's /v1/models answers it).
 */}}
 {{- define "tgi.gatewayBackends" -}}
-{{- list (dict "model" .Values.engine.modelId "service" (include "llm-common.names.fullname" .) "port" (int .Values.service.port)) | toJson -}}
+{{- list (dict "names" (list (dict "name" .Values.engine.modelId "field" "engine.modelId")) "discovery" "endpoints"
+      "service" (include "llm-common.names.fullname" .) "namespace" (include "llm-common.names.namespace" .)
+      "port" (int .Values.service.port) "portName" (.Values.service.portName | default "http") "pathPrefix" ""
+      "apiKey" (ternary (dict "secretName" .Values.apiKey.secretName "secretKey" .Values.apiKey.secretKey) nil (not (empty .Values.apiKey.secretName)))) | toJson -}}
 {{- end -}}

@@ -15,7 +15,7 @@ Every structured value maps to exactly one flag; values left null keep vLLM's de
 */}}
 {{- define "vllm.flags" -}}
 {{- $flags := list
-  (list "served-model-name" (include "vllm.servedModelName" .) "str" "model.servedModelName")
+  (list "served-model-name" (prepend (.Values.model.aliases | default list) (include "vllm.servedModelName" .)) "list" "model.servedModelName / model.aliases")
   (list "host" "0.0.0.0" "str" "(chart: all interfaces)")
   (list "port" .Values.containerPort "int" "containerPort")
   (list "shutdown-timeout" .Values.drain.inflightTimeoutSeconds "int" "drain.inflightTimeoutSeconds")
@@ -71,12 +71,26 @@ vllm.validate: cross-field rules that a schema cannot express. Each failure name
 {{- fail "apiKey.secretKey is required when apiKey.secretName is set" -}}
 {{- end -}}
 {{- include "llm-common.shm.validate" . -}}
+{{- include "llm-common.names.servedNames" (dict "names" (first (include "vllm.gatewayBackends" . | fromJsonArray)).names) -}}
 {{- end -}}
 
 {{/*
 vllm.gatewayBackends: JSON list of what this release serves, for a gateway in front of it (the llm-stack umbrella
-calls it with .Subcharts.vllm): [{model, service, port}].
+calls it with .Subcharts.vllm), in the shape llm-stack.backends documents: every ready pod of the Service is a
+worker; names are the served name, its aliases and the static LoRA adapters, each with the value that sets it.
 */}}
 {{- define "vllm.gatewayBackends" -}}
-{{- list (dict "model" (include "vllm.servedModelName" .) "service" (include "llm-common.names.fullname" .) "port" (int .Values.service.port)) | toJson -}}
+{{- $names := list (dict "name" (include "vllm.servedModelName" .) "field" (ternary "model.servedModelName" "model.name" (not (empty .Values.model.servedModelName)))) -}}
+{{- range $i, $a := .Values.model.aliases -}}
+{{- $names = append $names (dict "name" $a "field" (printf "model.aliases[%d]" $i)) -}}
+{{- end -}}
+{{- if .Values.engine.lora.enabled -}}
+{{- range $i, $a := .Values.engine.lora.adapters -}}
+{{- $names = append $names (dict "name" $a.name "field" (printf "engine.lora.adapters[%d].name" $i)) -}}
+{{- end -}}
+{{- end -}}
+{{- list (dict "names" $names "discovery" "endpoints" "service" (include "llm-common.names.fullname" .)
+      "namespace" (include "llm-common.names.namespace" .) "port" (int .Values.service.port)
+      "portName" (.Values.service.portName | default "http") "pathPrefix" ""
+      "apiKey" (ternary (dict "secretName" .Values.apiKey.secretName "secretKey" .Values.apiKey.secretKey) nil (not (empty .Values.apiKey.secretName)))) | toJson -}}
 {{- end -}}

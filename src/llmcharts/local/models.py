@@ -1,0 +1,56 @@
+"""The tiny test model staged where a local vLLM container looks for its weights (a Hub cache entry or a model
+folder), so a preset's arguments run unchanged, offline."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from .. import engine_env
+from .images import RunnerError
+
+SRC = Path(__file__).resolve().parents[2]
+
+
+def stage_tiny_model_for(c) -> str | None:
+    """Put the tiny model where a vLLM container will look for its model: a local path (already mapped to a
+    host folder) gets a model folder; a Hub id gets a Hub cache entry under the container's HF_HOME (the
+    runner sets HF_HUB_OFFLINE=1, so nothing is downloaded). Returns what was staged."""
+    argv = c.argv()
+    if "vllm.entrypoints.openai.api_server" not in argv:
+        return None
+    model = next((argv[i + 1] for i, a in enumerate(argv) if a == "--model"), None) or next(
+        (a.split("=", 1)[1] for a in argv if a.startswith("--model=")), None)
+    if not model:
+        raise RunnerError(f"{c.pod.name}/{c.name}: no --model in {argv}")
+    if model.startswith("/"):
+        stage_model_dir(Path(model))
+        return model
+    hf_home = c.env().get("HF_HOME")
+    if not hf_home:
+        hf_home = c.env_overrides["HF_HOME"] = str(c.pod.dir / "hf-home")
+    stage_model(Path(hf_home), model)
+    return f"{model} (Hub cache in {hf_home})"
+
+
+def _tinymodel(*args: str) -> None:
+    subprocess.run([str(engine_env.engine_python()), "-m", "llmcharts.tinymodel", *args], check=True,
+                   capture_output=True, env={**os.environ, "PYTHONPATH": str(SRC)})
+
+
+def stage_model(hf_home: Path, repo_id: str) -> None:
+    """Write the tiny test model as a Hub cache entry for repo_id under hf_home (the engine loads it offline)."""
+    hf_home.mkdir(parents=True, exist_ok=True)
+    marker = hf_home / "hub" / ("models--" + repo_id.replace("/", "--")) / "refs" / "main"
+    if not marker.exists():
+        _tinymodel(str(hf_home), "--hub-repo", repo_id)
+
+
+def stage_model_dir(path: Path) -> None:
+    """Write the tiny test model as a plain model folder (for charts that load a local path)."""
+    if (path / "config.json").exists():
+        return
+    if path.exists():
+        shutil.rmtree(path)
+    _tinymodel(str(path))

@@ -1,0 +1,59 @@
+"""Pod addresses on this machine: every local pod gets its own loopback address (127.x.y.z, all routed to `lo` on
+Linux), as every pod gets its own IP in a cluster, and what a container reads as "this pod" is mapped to it."""
+from __future__ import annotations
+
+import random
+import re
+import socket
+import threading
+
+# A host written as the pod itself: the wildcard, loopback or localhost, followed by a (non-zero) port. Port 0 is
+# left alone (HAProxy's "server 0.0.0.0:0" means "the address set per request").
+_HOST_PORT = re.compile(r"(?<![\w.-])(0\.0\.0\.0|127\.0\.0\.1|localhost)(?=:[1-9])")
+# The same as a whole value: --host=0.0.0.0, or an argument or env value that is only the address.
+_BARE = re.compile(r"^(--[\w-]+=)?(0\.0\.0\.0|127\.0\.0\.1|localhost)$")
+
+
+def map_pod_address(value: str, ip: str, bare: bool = True) -> str:
+    """The pod's own addresses in one argument, env value (bare=True) or file (bare=False) -> the pod's IP."""
+    value = _HOST_PORT.sub(ip, value)
+    if bare:
+        m = _BARE.match(value)
+        if m:
+            value = (m.group(1) or "") + ip
+    return value
+
+
+class AddressPool:
+    """Loopback addresses for one runner: 127.<a>.<b>.1 for its API server, then one per pod. A random /24 keeps
+    runners of parallel test sessions apart."""
+
+    def __init__(self):
+        self.prefix = f"127.{random.randint(64, 250)}.{random.randint(0, 255)}"
+        self._next = 2
+        self._lock = threading.Lock()
+        self.api = f"{self.prefix}.1"
+
+    def take(self) -> str:
+        with self._lock:
+            if self._next > 254:
+                raise RuntimeError("more than 253 local pods")
+            ip = f"{self.prefix}.{self._next}"
+            self._next += 1
+            return ip
+
+
+def free_port(ip: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((ip, 0))
+        return s.getsockname()[1]
+
+
+def port_taken(ip: str, port: int) -> bool:
+    """Would a server fail to bind ip:port (something listens there, or on the wildcard address)?"""
+    with socket.socket() as s:
+        try:
+            s.bind((ip, port))
+        except OSError:
+            return True
+    return False
