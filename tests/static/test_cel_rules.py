@@ -26,8 +26,8 @@ def test_every_rule_is_evaluated_or_listed_with_a_reason():
                        r["rule"] not in celrules.NOT_EVALUATED})
     assert not unlisted, "rules neither evaluated nor listed in celrules.NOT_EVALUATED:\n" + "\n".join(unlisted)
     assert len(evaluated) + len(listed) == len(rules) > 200
-    STATS[f"CEL rules in schemas/crds: {len(rules)}, evaluated {len(evaluated)}, not evaluable (listed) "
-          f"{len(listed)}"] = 1
+    STATS["CEL rules in schemas/crds, evaluated"] = len(evaluated)
+    STATS["CEL rules in schemas/crds, not evaluable (listed in celrules.NOT_EVALUATED with the reason)"] = len(listed)
 
 
 def test_listed_rules_exist_and_really_cannot_run():
