@@ -10,7 +10,7 @@ How the API server runs them (k8s.io/apiextensions-apiserver/pkg/apiserver/schem
 - transition rules (those reading `oldSelf`) compare with the stored object on update; a create has none, so they
   are not run (listed in NOT_EVALUATED).
 A rule is run only when the engine provides every function it calls (FUNCTIONS); any other rule must be listed in
-NOT_EVALUATED with its reason, or checking an object it applies to is an error (tests/static/test_crd_schemas.py
+NOT_EVALUATED with its reason, or checking an object it applies to is an error (tests/static/test_cel_rules.py
 checks that every rule in schemas/crds is one or the other).
 """
 from __future__ import annotations
@@ -49,7 +49,7 @@ FUNCTIONS = {"size", "contains", "startsWith", "endsWith", "matches", "duration"
 # Rules that are not run, each with why. Keyed by the rule's text (the same rule in several CRDs is listed once).
 NOT_EVALUATED = {
     "self == oldSelf": "transition rule (reads oldSelf): it compares with the stored object on update, and a "
-                       "rendered manifest is a create (KubeRay: gcsFaultToleranceOptions.backend is immutable)",
+                       "rendered manifest is a create (KubeRay: managedBy and gcsFaultToleranceOptions.backend are immutable)",
 }
 
 
