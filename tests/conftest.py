@@ -42,8 +42,8 @@ def report_for(helms, crd_dirs):
             if not _case_renders:  # the first request starts every case's renders (both helms) on the helm pool
                 _case_renders.update({c.id: [render_cache.submit(h, c.chart, [c.values], release=c.release)
                                              for h in helms.values()] for c in discovery.cases()})
-            futures = _case_renders.get(case.id) or [render_cache.submit(h, case.chart, [case.values], release=case.release)
-                                                     for h in helms.values()]
+            futures = _case_renders.get(case.id) or [
+                render_cache.submit(h, case.chart, [case.values], release=case.release) for h in helms.values()]
             rep = judge(case.chart, [case.values], [f.result() for f in futures], crd_dirs)
             STATS["renders"] += len(rep.renders)
             STATS["objects"] += len(rep.objects)
@@ -67,7 +67,8 @@ def pytest_terminal_summary(terminalreporter):
             f"(Kubernetes {' and '.join(paths.K8S_VERSIONS)} + CRDs), {STATS['CEL rule evaluations']} CEL rule "
             f"evaluations, {STATS['schema errors']} schema errors, "
             f"{STATS['invariant checks']} invariant checks, {STATS['invariant violations']} violations")
-    for key in sorted(k for k in STATS if k.startswith(("bad input", "CEL rules", "drain", "e2e", "flags", "llm-stack"))):
+    for key in sorted(k for k in STATS
+                      if k.startswith(("bad input", "CEL rules", "drain", "e2e", "flags", "llm-stack"))):
         terminalreporter.write_line(f"{key}: {STATS[key]}")
     if render_cache.STATS["requested"]:
         terminalreporter.write_line(f"shared renders: {render_cache.STATS['rendered']} helm template runs for "

@@ -49,7 +49,8 @@ FUNCTIONS = {"size", "contains", "startsWith", "endsWith", "matches", "duration"
 # Rules that are not run, each with why. Keyed by the rule's text (the same rule in several CRDs is listed once).
 NOT_EVALUATED = {
     "self == oldSelf": "transition rule (reads oldSelf): it compares with the stored object on update, and a "
-                       "rendered manifest is a create (KubeRay: managedBy and gcsFaultToleranceOptions.backend are immutable)",
+                       "rendered manifest is a create (KubeRay: managedBy and gcsFaultToleranceOptions.backend "
+                       "are immutable)",
 }
 
 

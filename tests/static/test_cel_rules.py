@@ -47,7 +47,8 @@ def test_unlisted_unevaluable_rule_is_an_error_not_a_pass():
 SCOPED = {"type": "object", "properties": {"spec": {"type": "object", "properties": {
     "ports": {"type": "array", "x-kubernetes-validations": [
         {"rule": "self.all(a, self.exists_one(b, a.n == b.n))", "message": "unique"}],
-        "items": {"type": "object", "properties": {"n": {"type": "integer"}, "kind": {"type": "string", "default": "TCP"}},
+        "items": {"type": "object",
+                  "properties": {"n": {"type": "integer"}, "kind": {"type": "string", "default": "TCP"}},
                   "x-kubernetes-validations": [{"rule": "self.n > 0", "messageExpression": "'port ' + string(self.n)"},
                                                {"rule": "self.kind == 'TCP'", "message": "tcp only"}]}},
     "limits": {"type": "object", "additionalProperties": {"type": "string", "x-kubernetes-validations": [
