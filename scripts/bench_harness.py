@@ -7,7 +7,7 @@
 2. `llmcharts check` of one values file: its wall time against the two bare `helm template` runs it needs
    (helm 3 then helm 4, the same arguments), the median of several runs each. Target: at most 3x.
 
-    scripts/bench [--suite-runs N] [--check-runs N] [--chart vllm] [--values FILE] [--skip-suite]
+    scripts/bench [--suite-runs N] [--check-runs N] [--chart vllm] [--values FILE] [--skip-suite] [-- PYTEST ARGS]
 """
 from __future__ import annotations
 
@@ -31,13 +31,14 @@ def timed(cmd: list[str], **kw) -> tuple[float, subprocess.CompletedProcess]:
     return time.monotonic() - start, r
 
 
-def suite(runs: int) -> list[tuple[float, float, int, str]]:
+def suite(runs: int, extra: list[str]) -> list[tuple[float, float, int, str]]:
     out = []
     for i in range(runs):
         with tempfile.NamedTemporaryFile("w", suffix=".tsv", delete=False) as log:
             pass
         env = {**os.environ, "LLMCHARTS_HELM_TIMES": log.name, "COLUMNS": "400"}
-        wall, r = timed([str(PY), "-m", "pytest", "-m", "not engine and not kind", "-q", "-p", "no:cacheprovider"],
+        wall, r = timed([str(PY), "-m", "pytest", "-m", "not engine and not kind", "-q", "-p", "no:cacheprovider",
+                         *extra],
                         env=env)
         calls = [float(line.split("\t")[2]) for line in Path(log.name).read_text().splitlines() if line]
         os.unlink(log.name)
@@ -73,6 +74,7 @@ def main() -> int:
     ap.add_argument("--chart", default="vllm")
     ap.add_argument("--values", default=str(ROOT / "values" / "vllm" / "llama-3.1-8b-l4.yaml"))
     ap.add_argument("--skip-suite", action="store_true")
+    ap.add_argument("pytest_args", nargs="*", help="after --: more pytest arguments for the suite runs")
     args = ap.parse_args()
     print(f"bench: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} (other work on the machine skews "
           f"wall times; compare ratios, rerun when busy)")
@@ -80,7 +82,7 @@ def main() -> int:
     print(f"check: llmcharts check -c {args.chart} -f {Path(args.values).relative_to(ROOT)}: median {c:.3f} s; two "
           f"bare helm template runs: median {b:.3f} s; ratio {c / b:.2f} (target <= 3)")
     if not args.skip_suite:
-        runs = suite(args.suite_runs)
+        runs = suite(args.suite_runs, args.pytest_args)
         wall, helm, calls, _ = min(runs)  # the quietest run: the least disturbed by other work on the machine
         print(f"suite: wall {wall:.1f} s (target < 60), {calls} helm calls summing {helm:.1f} s "
               f"({1000 * helm / max(calls, 1):.0f} ms each); ratio {wall / max(helm, 1e-9):.2f} (target <= 1.5); "

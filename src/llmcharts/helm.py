@@ -42,7 +42,10 @@ class Helm:
             raise FileNotFoundError(f"{self.path} is missing: run scripts/bootstrap")
 
     def run(self, *args: str, check: bool = False, timeout: int = 300, env: dict | None = None) -> subprocess.CompletedProcess:
-        full_env = {**os.environ, **env} if env else None
+        # Always an environment of our own: with env=None the child execs with the process-wide `environ`, which
+        # another thread may be rewriting at that moment (pytest sets PYTEST_CURRENT_TEST for every test phase);
+        # on Linux that failed now and then with "OSError: [Errno 14] Bad address" when helm ran on the pool.
+        full_env = {**os.environ, **(env or {})}
         start = time.monotonic()
         try:
             return subprocess.run([str(self.path), *args], capture_output=True, text=True, check=check,
