@@ -1,8 +1,5 @@
 """Table-driven bad input: every case in tests/bad_values/<chart>.yaml must make helm 3 and helm 4 fail with a
 message that names the field, and render nothing."""
-import tempfile
-from pathlib import Path
-
 import pytest
 import yaml
 
@@ -46,22 +43,16 @@ def test_vllm_table_has_at_least_15_cases():
 
 
 @pytest.fixture(scope="module")
-def rendered(helms):
-    """Every case's values file and its renders under both helms, all started at once on the helm pool. The files
-    live in a folder of this module's own: pytest prunes old basetemp folders when other sessions start, and
-    these renders run for a while."""
-    with tempfile.TemporaryDirectory(prefix="bad-values-") as tmp:
-        out = {}
-        for i, case in enumerate(CASES):
-            chart, values, _ = case.values
-            f = Path(tmp) / f"{i}-bad-values.yaml"
-            f.write_text(yaml.safe_dump(values))
-            out[case.id] = {name: render_cache.submit(helm, paths.CHARTS / chart, [f], release="bad")
-                            for name, helm in helms.items()}
-        yield out
-        for futures in out.values():  # none may still read the folder when it goes
-            for f in futures.values():
-                f.exception()
+def rendered(helms, tmp_path_factory):
+    """Every case's values file and its renders under both helms, all started at once on the helm pool."""
+    out = {}
+    for case in CASES:
+        chart, values, _ = case.values
+        f = tmp_path_factory.mktemp("bad") / "bad-values.yaml"
+        f.write_text(yaml.safe_dump(values))
+        out[case.id] = {name: render_cache.submit(helm, paths.CHARTS / chart, [f], release="bad")
+                        for name, helm in helms.items()}
+    return out
 
 
 @pytest.mark.parametrize("chart,values,field", CASES)

@@ -2,8 +2,6 @@
 gateway's backends come from the enabled subcharts, and only the gateway may reach the engines."""
 import itertools
 import json
-import tempfile
-from pathlib import Path
 
 import pytest
 
@@ -25,21 +23,16 @@ def combos():
 
 
 @pytest.fixture(scope="module")
-def combo_renders(helms):
-    """Every combination's toggles file, and its renders under both helms (all started at once; the files in a
-    folder of this module's own, which pytest's basetemp pruning cannot remove while they render)."""
-    with tempfile.TemporaryDirectory(prefix="combos-") as tmp:
-        out = {}
-        for param in combos():
-            enabled = param.values[0]
-            toggles = Path(tmp) / f"{param.id}.yaml"
-            toggles.write_text("".join(f"{e}:\n  enabled: {str(on).lower()}\n" for e, on in enabled.items()))
-            out[param.id] = (toggles, [render_cache.submit(h, STACK, [FULL, toggles], release="combo")
-                                       for h in helms.values()])
-        yield out
-        for _, futures in out.values():
-            for f in futures:
-                f.exception()
+def combo_renders(helms, tmp_path_factory):
+    """Every combination's toggles file, and its renders under both helms (all started at once)."""
+    out = {}
+    for param in combos():
+        enabled = param.values[0]
+        toggles = tmp_path_factory.mktemp("combo") / "toggles.yaml"
+        toggles.write_text("".join(f"{e}:\n  enabled: {str(on).lower()}\n" for e, on in enabled.items()))
+        out[param.id] = (toggles, [render_cache.submit(h, STACK, [FULL, toggles], release="combo")
+                                   for h in helms.values()])
+    return out
 
 
 @pytest.mark.parametrize("enabled", list(combos()))
