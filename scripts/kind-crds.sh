@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # The CRDs our charts render (KServe, KubeRay, LeaderWorkerSet, Gateway API Inference Extension, prometheus-operator,
-# KEDA), pinned to upstream release tags and verified by sha256: the same files as ../shared/crds and
-# ../shared/crds-compat (see SOURCES.md there), so a CI runner without ../shared gets exactly what the harness
-# validates against.
+# KEDA), pinned to upstream release tags and verified by sha256, so a machine with nothing but the repository gets
+# exactly what the harness validates against.
 #
-#   scripts/kind-crds.sh fetch DIR      put the pinned files in DIR/crds and DIR/crds-compat (copied from
-#                                       $LLMCHARTS_CRD_SOURCE, default ../shared, when the hash matches; else downloaded);
+#   scripts/kind-crds.sh fetch DIR      put the pinned files in DIR/crds and DIR/crds-compat (downloaded, or copied
+#                                       from a local mirror $LLMCHARTS_CRD_SOURCE when set and the hash matches);
 #                                       then: LLMCHARTS_CRD_DIRS=DIR/crds:DIR/crds-compat .ci/run
-#   scripts/kind-crds.sh install [DIR]  apply every CRD under DIR (default ../shared/crds) to the current cluster
-#                                       (KUBECTL_CONTEXT picks a context) and wait until they are established
+#   scripts/kind-crds.sh install DIR    apply every CRD under DIR (e.g. DIR/crds of a fetch) to the current cluster
+#                                       (KUBECTL_CONTEXT picks a context) and wait until they are established;
+#                                       LLMCHARTS_CRD_SKIP_GROUPS (space-separated API groups) leaves some out, for
+#                                       an operator chart that installs its own (KServe's kserve-crd)
 #   scripts/kind-crds.sh list           print the pinned table
 # LLMCHARTS_CRD_OFFLINE=1 refuses to download (a missing or altered file is then an error).
 set -euo pipefail
@@ -38,7 +39,7 @@ crds-compat/ray.io@v1.3.2/ray.io_rayservices.yaml|ray-project/kuberay|v1.3.2|ray
 crds-compat/ray.io@v1.3.2/ray.io_rayjobs.yaml|ray-project/kuberay|v1.3.2|ray-operator/config/crd/bases/ray.io_rayjobs.yaml|9af092f002f272f2cf77696bed0a8ece01be36d271e174c4fb26ece343cec2d9
 "
 
-usage() { sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,/^set /{/^#/p}' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 die() { echo "kind-crds: $*" >&2; exit 1; }
 
 sha_of() { sha256sum "$1" | cut -d' ' -f1; }
@@ -50,19 +51,19 @@ kubectl_cmd() {
 }
 
 fetch() {
-  local out="$1" source="${LLMCHARTS_CRD_SOURCE:-$root/../shared}"
+  local out="$1" source="${LLMCHARTS_CRD_SOURCE:-}"
   local dest repo tag path sha target tmp copied=0 downloaded=0
   while IFS='|' read -r dest repo tag path sha; do
     [ -n "$dest" ] || continue
     target="$out/$dest"
     mkdir -p "$(dirname "$target")"
     if [ -f "$target" ] && [ "$(sha_of "$target")" = "$sha" ]; then continue; fi
-    if [ -f "$source/$dest" ] && [ "$(sha_of "$source/$dest")" = "$sha" ]; then
+    if [ -n "$source" ] && [ -f "$source/$dest" ] && [ "$(sha_of "$source/$dest")" = "$sha" ]; then
       cp "$source/$dest" "$target"
       copied=$((copied + 1))
       continue
     fi
-    [ "${LLMCHARTS_CRD_OFFLINE:-0}" != 1 ] || die "$dest: not in $source with sha256 $sha, and LLMCHARTS_CRD_OFFLINE=1 forbids downloading it"
+    [ "${LLMCHARTS_CRD_OFFLINE:-0}" != 1 ] || die "$dest: not in ${source:-(no LLMCHARTS_CRD_SOURCE)} with sha256 $sha, and LLMCHARTS_CRD_OFFLINE=1 forbids downloading it"
     tmp="$target.part"
     curl -fsSL --retry 3 --connect-timeout 15 -o "$tmp" "https://raw.githubusercontent.com/$repo/$tag/$path" \
       || die "$dest: download of $repo@$tag:$path failed"
@@ -74,9 +75,12 @@ fetch() {
 }
 
 install() {
-  local dir="${1:-$root/../shared/crds}" files=()
-  [ -d "$dir" ] || die "no CRD directory $dir (run: scripts/kind-crds.sh fetch DIR, then install DIR/crds)"
+  local dir="${1:-}" files=() group
+  [ -n "$dir" ] && [ -d "$dir" ] || die "no CRD directory '$dir' (run: scripts/kind-crds.sh fetch DIR, then install DIR/crds)"
   mapfile -t files < <(find "$dir" -name '*.yaml' | sort)
+  for group in ${LLMCHARTS_CRD_SKIP_GROUPS:-}; do
+    mapfile -t files < <(printf '%s\n' "${files[@]}" | grep -v "/$group/" || true)
+  done
   [ "${#files[@]}" -gt 0 ] || die "no *.yaml under $dir"
   local f
   for f in "${files[@]}"; do

@@ -2,14 +2,16 @@
 # Create (or reuse) the kind cluster for the cluster e2e tests: a control plane, worker nodes that look like GPU
 # nodes (an NVIDIA pool and an AMD pool: GPU capacity, GPU Feature Discovery style labels and the GPU taint, see
 # scripts/kind-gpu-mock.sh) and a plain CPU worker, so GPU pods schedule exactly as on a real cluster and
-# everything else stays off the GPU nodes. Optionally installs the CRDs our charts render (scripts/kind-crds.sh).
+# everything else stays off the GPU nodes, and the CRDs our charts render (scripts/kind-crds.sh: pinned, sha256-checked).
 #
 #   scripts/kind-create.sh [--name NAME] [--image NODE_IMAGE] [--nvidia-workers N] [--amd-workers N]
-#                          [--cpu-workers N] [--gpu-mock patch|fake-gpu-operator|none] [--crds DIR|none] [--recreate]
+#                          [--cpu-workers N] [--gpu-mock patch|fake-gpu-operator|none] [--crds fetch|DIR|none] [--recreate]
 #   scripts/kind-create.sh --delete [--name NAME]
 #
 # Defaults: --name llm-charts (context kind-llm-charts), 1 NVIDIA + 1 AMD + 1 CPU worker, --gpu-mock patch,
-# --crds ../shared/crds when it exists. Needs Docker, kind and kubectl (the pinned .tools/bin/kubectl when present).
+# --crds fetch (scripts/kind-crds.sh fetch into a temporary directory, then install; --crds DIR installs a fetched
+# DIR/crds; LLMCHARTS_CRD_SKIP_GROUPS leaves groups to an operator's chart). Needs Docker, kind and kubectl (the
+# pinned .tools/bin/kubectl when present).
 # The node image is kind v0.32.0's default, pinned by digest (Kubernetes 1.35, inside the supported 1.30-1.37).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -20,11 +22,11 @@ nvidia_workers=1
 amd_workers=1
 cpu_workers=1
 gpu_mock="patch"
-crds="$root/../shared/crds"
+crds=fetch
 recreate=0
 delete=0
 
-usage() { sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,/^set /{/^#/p}' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 die() { echo "kind-create: $*" >&2; exit 1; }
 
 while [ $# -gt 0 ]; do
@@ -87,12 +89,14 @@ if [ "$gpu_mock" != none ]; then
   KUBECTL_CONTEXT="$context" "$root/scripts/kind-gpu-mock.sh" --mode "$gpu_mock"
 fi
 
+if [ "$crds" = fetch ]; then
+  fetched="$(mktemp -d)"
+  "$root/scripts/kind-crds.sh" fetch "$fetched"
+  crds="$fetched/crds"
+fi
 if [ "$crds" != none ]; then
-  if [ -d "$crds" ]; then
-    KUBECTL_CONTEXT="$context" "$root/scripts/kind-crds.sh" install "$crds"
-  else
-    echo "kind-create: no CRD directory $crds; skipping CRDs (scripts/kind-crds.sh fetch DIR, then --crds DIR/crds)"
-  fi
+  [ -d "$crds" ] || die "no CRD directory $crds (scripts/kind-crds.sh fetch DIR, then --crds DIR/crds)"
+  KUBECTL_CONTEXT="$context" "$root/scripts/kind-crds.sh" install "$crds"
 fi
 
 echo "kind-create: cluster $name ready (kubectl context $context)"

@@ -4,11 +4,14 @@
 Run with the engine venv's python (it imports torch/transformers):
     python -m llmcharts.tinymodel OUT_DIR [--dtype float32] [--max-len 8192]
     python -m llmcharts.tinymodel HF_HOME --hub-repo meta-llama/Llama-3.1-8B-Instruct
+    python -m llmcharts.tinymodel ADAPTER_DIR --lora
 The second form lays the model out as a Hugging Face Hub cache entry (hub/models--org--name/snapshots/<rev>),
 so a chart that names a Hub model id loads it offline (HF_HUB_OFFLINE=1) from HF_HOME, unchanged.
 
 Writes config.json, generation_config.json, model.safetensors, tokenizer.json,
 tokenizer_config.json (with chat_template), special_tokens_map.json, chat_template.jinja.
+--lora writes a random rank-8 LoRA adapter for that model instead (PEFT layout: adapter_config.json and
+adapter_model.safetensors with lora_A/lora_B for q_proj and v_proj), for the LoRA serving tests.
 Needs: torch, transformers, tokenizers, safetensors. Runs in a few seconds, no network.
 """
 import argparse
@@ -74,6 +77,28 @@ def build_tokenizer(out):
     return fast
 
 
+# The tiny model's shape (main() builds it): the adapter must match it.
+HIDDEN, LAYERS, HEADS, KV_HEADS, HEAD_DIM = 128, 2, 2, 2, 64
+
+
+def write_lora(out: str, rank: int = 8, seed: int = 0) -> None:
+    from safetensors.torch import save_file
+    os.makedirs(out, exist_ok=True)
+    g = torch.Generator().manual_seed(seed)
+    tensors = {}
+    for i in range(LAYERS):
+        for proj, width in (("q_proj", HEADS * HEAD_DIM), ("v_proj", KV_HEADS * HEAD_DIM)):
+            key = f"base_model.model.model.layers.{i}.self_attn.{proj}"
+            tensors[f"{key}.lora_A.weight"] = torch.randn(rank, HIDDEN, generator=g) * 0.02
+            tensors[f"{key}.lora_B.weight"] = torch.randn(width, rank, generator=g) * 0.02
+    save_file(tensors, os.path.join(out, "adapter_model.safetensors"))
+    with open(os.path.join(out, "adapter_config.json"), "w") as f:
+        json.dump({"peft_type": "LORA", "task_type": "CAUSAL_LM", "r": rank, "lora_alpha": 2 * rank,
+                   "lora_dropout": 0.0, "bias": "none", "target_modules": ["q_proj", "v_proj"],
+                   "base_model_name_or_path": "tiny-llama", "fan_in_fan_out": False, "modules_to_save": None}, f)
+    print(f"wrote a rank-{rank} LoRA adapter for the tiny llama to {out}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
@@ -81,7 +106,10 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--max-len", type=int, default=32768)
     ap.add_argument("--hub-repo", help="write a Hub cache entry for this repo id under OUT (an HF_HOME)")
+    ap.add_argument("--lora", action="store_true", help="write a LoRA adapter for the tiny model to OUT")
     a = ap.parse_args()
+    if a.lora:
+        return write_lora(a.out, seed=a.seed)
     if a.hub_repo:
         revision = "0" * 40
         entry = os.path.join(a.out, "hub", "models--" + a.hub_repo.replace("/", "--"))
@@ -96,12 +124,12 @@ def main():
     vocab = len(fast)  # <= VOCAB_SIZE
     cfg = LlamaConfig(
         vocab_size=vocab,
-        hidden_size=128,
+        hidden_size=HIDDEN,
         intermediate_size=256,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        num_key_value_heads=2,
-        head_dim=64,  # CPU attention backend rejects small head sizes (e.g. 16)
+        num_hidden_layers=LAYERS,
+        num_attention_heads=HEADS,
+        num_key_value_heads=KV_HEADS,
+        head_dim=HEAD_DIM,  # CPU attention backend rejects small head sizes (e.g. 16)
         max_position_embeddings=a.max_len,  # presets ask for 8k+ contexts; weights are random anyway
         bos_token_id=fast.bos_token_id,
         eos_token_id=fast.eos_token_id,

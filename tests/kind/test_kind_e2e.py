@@ -1,56 +1,45 @@
-"""Cluster end-to-end (marked `kind`): each target of tests/kind/values is installed with the pinned helm and
-`--wait` (so Ready comes through the chart's own probes), then checked the way a user would see it:
-pods Ready without restarts, GPU pods on GPU nodes, a pod without the GPU toleration kept off them, the OpenAI API
-through `kubectl port-forward` (the same probe/metric checks as the local e2e, plus the client's view), and the
-chart's `helm test` hook.
+"""Cluster end-to-end (marked `kind`): each target of tests/kind/values is installed with the pinned helm into a
+namespace of pytest-helm-charts' namespace_factory, waited for with its waiters (Deployments, InferenceServices,
+RayServices), then checked the way a user would see it through the kubernetes client: pods Ready without
+restarts, GPU pods on GPU nodes, a pod without the GPU toleration kept off them, the OpenAI API through a
+port-forward (through the gateway for llm-stack), and the chart's `helm test` hook. Failures print the namespace's
+events and the logs of its failing pods.
 
-Run: scripts/test -m kind tests/kind (a kind cluster with mock GPUs, see tests/kind/kindlib.py), or on a real GPU
-cluster: LLMCHARTS_E2E_CLUSTER=current scripts/test -m kind tests/kind. Without Docker and kind every test here is
-skipped with the reason in the summary; the rest of the suite does not depend on them.
+Run: scripts/test -m kind tests/kind (a kind cluster with mock GPUs, prepared by scripts/kind-prepare.sh), or on a
+real GPU cluster: LLMCHARTS_E2E_CLUSTER=current scripts/test -m kind tests/kind. Without Docker and kind every test
+here is skipped with the reason in the summary.
 """
-import json
 import secrets
-import time
 from urllib.parse import urlparse
 
 import pytest
 
 import kindlib
-from llmcharts.invariants import dig, gpu_resources, pod_templates
+from kind_fixtures import e2e_cluster, kube, kube_config  # noqa: F401 (fixtures; kube_config overrides pytest-helm-charts')
+import smoke
+from kube import PortForward, scheduled_condition
+from llmcharts import e2e, kindplan
+from llmcharts.invariants import gpu_resources, pod_templates
 
-WHY_NOT = kindlib.unavailable()
-TARGETS = kindlib.targets()
-
-pytestmark = [pytest.mark.kind, pytest.mark.skipif(WHY_NOT is not None, reason=WHY_NOT or "")]
-
-
-@pytest.fixture(scope="session")
-def cluster(request, tmp_path_factory):
-    if not kindlib.opted_in(request.config.option.markexpr):
-        pytest.skip("the cluster e2e tests are opt-in (they start a cluster and pull GB of images): "
-                    "scripts/test -m kind tests/kind, or LLMCHARTS_KIND=1")
-    c = kindlib.connect(tmp_path_factory.mktemp("cluster"))
-    yield c
-    kindlib.disconnect(c)
+TARGETS = kindplan.targets(kindlib.MODE)
+pytestmark = pytest.mark.kind
+PROBE_IMAGE = "registry.k8s.io/pause:3.10"  # preloaded on every kind node (the sandbox image)
 
 
 @pytest.fixture(scope="module", params=TARGETS, ids=lambda t: t.name)
-def release(request, cluster):
-    rel = kindlib.install(cluster, request.param)
-    yield rel
-    kindlib.uninstall(rel)
-
-
-def node_of(rel, pod) -> dict:
-    return rel.cluster.get("node", pod["spec"]["nodeName"])
+def release(request, e2e_cluster, kube, kube_cluster, namespace_factory):
+    target = request.param
+    ns = namespace_factory(f"e2e-{target.name}-{secrets.token_hex(3)}"[:63].strip("-")).name
+    rel = kindlib.install(e2e_cluster, kube, target, ns, target.name[:40].strip("-"))
+    try:
+        print(f"{target.name}: ready: {kindlib.wait_ready(rel, kube_cluster.kube_client)}")
+        yield rel
+    finally:
+        kindlib.uninstall(rel)
 
 
 def gpu_request(pod: dict) -> dict:
-    out = {}
-    for c in pod["spec"]["containers"]:
-        for name, (req, lim) in gpu_resources(c).items():
-            out[name] = int(lim or req)
-    return out
+    return {name: int(lim or req) for c in pod["spec"]["containers"] for name, (req, lim) in gpu_resources(c).items()}
 
 
 def contains(expected, actual) -> bool:
@@ -80,109 +69,88 @@ def test_engine_pods_ready_through_their_probes(release):
         for c in pod["spec"]["containers"]:
             if c["name"] in rendered:
                 for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
-                    assert contains(rendered[c["name"]][probe], c.get(probe)), \
-                        f"{c['name']}: the running pod's {probe} is not the chart's"
+                    if rendered[c["name"]].get(probe):
+                        assert contains(rendered[c["name"]][probe], c.get(probe)), \
+                            f"{c['name']}: the running pod's {probe} is not the chart's"
 
 
 def test_gpu_pods_landed_on_gpu_nodes(release):
     for pod in release.pods():
-        node = node_of(release, pod)
-        taints = {t["key"] for t in node["spec"].get("taints") or [] if t.get("effect") == "NoSchedule"}
+        node = release.kube.node(pod["spec"]["nodeName"])
         want = gpu_request(pod)
-        if not want:
-            assert not any(k.endswith("/gpu") for k in taints), \
-                f"CPU pod {pod['metadata']['name']} landed on GPU node {node['metadata']['name']}"
-            continue
         for resource, n in want.items():
             alloc = int(node["status"]["allocatable"].get(resource, "0"))
             assert alloc >= n, f"{pod['metadata']['name']} asks {n} {resource}; node {node['metadata']['name']} has {alloc}"
         for key, value in (pod["spec"].get("nodeSelector") or {}).items():
             assert node["metadata"]["labels"].get(key) == value, f"node lacks the selected label {key}={value}"
+        if not want:
+            taints = {t["key"] for t in node["spec"].get("taints") or [] if t.get("effect") == "NoSchedule"}
+            assert not any(k.endswith("/gpu") for k in taints), f"CPU pod landed on GPU node {node['metadata']['name']}"
 
 
 def test_pod_without_the_gpu_toleration_is_kept_off_gpu_nodes(release):
-    engine = release.pods()[0]
-    want = gpu_request(engine)
-    if not want:
-        pytest.skip(f"{release.target.name} requests no GPU")
-    resource = next(iter(want))
-    node = node_of(release, engine)
+    engine = next((p for p in release.pods() if gpu_request(p)), None)
+    if engine is None:
+        pytest.skip(f"{release.target.name} has no GPU pod")
+    resource = next(iter(gpu_request(engine)))
+    node = release.kube.node(engine["spec"]["nodeName"])
     if not any(t["key"] == resource for t in node["spec"].get("taints") or []):
         pytest.skip(f"GPU node {node['metadata']['name']} has no {resource} taint: nothing keeps other pods off it")
-    ns = release.namespace
+    ns, core = release.namespace, release.kube.core
 
-    def probe_pod(name: str, tolerate: bool) -> dict:
+    def probe(name: str, tolerate: bool) -> dict:
         spec = {"restartPolicy": "Never", "nodeSelector": engine["spec"].get("nodeSelector") or {},
-                "containers": [{"name": "pause", "image": kindlib.PAUSE_IMAGE,
+                "containers": [{"name": "pause", "image": PROBE_IMAGE,
                                 "resources": {"requests": {resource: 1}, "limits": {resource: 1}}}]}
         if tolerate:
             spec["tolerations"] = [{"key": resource, "operator": "Exists", "effect": "NoSchedule"}]
-        return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": ns,
-                "labels": {"app.kubernetes.io/name": "scheduling-probe", "app.kubernetes.io/managed-by": "pytest"}},
-                "spec": spec}
-
-    def scheduled(name: str, timeout: int = 90) -> dict:
-        deadline = time.monotonic() + timeout
-        while True:
-            pod = release.cluster.get("pod", name, "-n", ns)
-            cond = next((c for c in pod["status"].get("conditions") or [] if c["type"] == "PodScheduled"), None)
-            if cond and (cond["status"] == "True" or cond.get("reason") == "Unschedulable"):
-                return pod
-            assert time.monotonic() < deadline, f"{name}: no scheduling decision in {timeout}s: {pod['status']}"
-            time.sleep(2)
+        return {"apiVersion": "v1", "kind": "Pod", "spec": spec, "metadata": {"name": name, "labels": {
+            "app.kubernetes.io/name": "scheduling-probe", "app.kubernetes.io/managed-by": "pytest"}}}
 
     bare = f"no-toleration-{secrets.token_hex(3)}"
-    release.cluster.kubectl("apply", "-f", "-", input=json.dumps(probe_pod(bare, False)), check=True)
+    core.create_namespaced_pod(ns, probe(bare, False))
     try:
-        pod = scheduled(bare)
-        added = [t for t in pod["spec"].get("tolerations") or [] if t.get("key") == resource]
-        if added:
+        pod = release.kube.scheduling_decision(ns, bare)
+        if any(t.get("key") == resource for t in pod["spec"].get("tolerations") or []):
             pytest.skip(f"this cluster adds the {resource} toleration itself (ExtendedResourceToleration admission)")
-        cond = next(c for c in pod["status"]["conditions"] if c["type"] == "PodScheduled")
-        assert cond["status"] == "False", f"a pod requesting {resource} without the toleration was scheduled on " \
-                                          f"{pod['spec'].get('nodeName')}"
+        cond = scheduled_condition(pod)
+        assert cond["status"] == "False", f"scheduled on {pod['spec'].get('nodeName')} without the toleration"
         assert f"untolerated taint {{{resource}" in cond["message"], cond["message"]
     finally:
-        release.cluster.kubectl("delete", "pod", bare, "-n", ns, "--wait=false")
+        core.delete_namespaced_pod(bare, ns)
     if kindlib.MODE != "kind":
         return  # on a real cluster, do not hold a real GPU for the control probe
     # Control: the same pod with the toleration schedules, so the taint (not capacity or the selector) kept it off.
     tolerated = f"toleration-{secrets.token_hex(3)}"
-    release.cluster.kubectl("apply", "-f", "-", input=json.dumps(probe_pod(tolerated, True)), check=True)
+    core.create_namespaced_pod(ns, probe(tolerated, True))
     try:
-        pod = scheduled(tolerated)
-        cond = next(c for c in pod["status"]["conditions"] if c["type"] == "PodScheduled")
-        assert cond["status"] == "True", f"the tolerating control pod did not schedule either: {cond}"
-        landed = release.cluster.get("node", pod["spec"]["nodeName"])
-        assert any(t["key"] == resource for t in landed["spec"].get("taints") or []), \
-            f"the control pod landed on {pod['spec']['nodeName']}, not a {resource} node"
+        pod = release.kube.scheduling_decision(ns, tolerated)
+        assert scheduled_condition(pod)["status"] == "True", f"the tolerating control pod did not schedule: {pod}"
     finally:
-        release.cluster.kubectl("delete", "pod", tolerated, "-n", ns, "--wait=false")
+        core.delete_namespaced_pod(tolerated, ns)
 
 
 def test_openai_api_through_port_forward(release):
-    from llmcharts import e2e  # the local e2e's checks, shared
-
     env = release.test_env()
-    url = urlparse(env["BASE_URL"])
-    service, port = url.hostname.split(".")[0], url.port
-    with kindlib.PortForward(release.cluster, release.namespace, service, port) as local:
-        checked = kindlib.openai_smoke(local + url.path, env["MODEL"], env.get("OPENAI_API_KEY"))
-        # the local e2e's checks (src/llmcharts/e2e.py): every probe path answers on the real engine, and every
-        # metric the render's autoscalers and monitors reference is exported by it
-        checked += e2e.assert_probe_paths_answer(release.objects, local)
-        wanted = e2e.referenced_metrics(release.objects)
-        missing = wanted - e2e.exposed_metrics(local)
-        assert not missing, f"metrics referenced by the render but not exported by the engine: {sorted(missing)}"
-        checked.append(f"metrics exported: {sorted(wanted)}")
-    print(f"{release.target.name}: " + "; ".join(checked))
+    gateway = [o for o in release.objects if o.get("kind") == "Service"
+               and o["metadata"].get("labels", {}).get("app.kubernetes.io/component") == "gateway"]
+    if gateway:  # llm-stack: the client talks to the gateway, which routes by model to the engine
+        service, port, path = gateway[0]["metadata"]["name"], gateway[0]["spec"]["ports"][0]["port"], "/v1"
+    else:
+        url = urlparse(env["BASE_URL"])
+        service, port, path = url.hostname.split(".")[0], url.port, url.path
+    pod, target_port = release.kube.service_pod(release.namespace, service, port)
+    with PortForward(release.kube, release.namespace, pod, target_port) as local:
+        checked = smoke.openai_smoke(local + path, env["MODEL"], env.get("OPENAI_API_KEY"))
+        if release.target.chart in ("vllm", "tgi"):  # the forwarded pod is the engine the render describes
+            checked += e2e.assert_probe_paths_answer(release.objects, local)
+            missing = e2e.referenced_metrics(release.objects) - e2e.exposed_metrics(local)
+            assert not missing, f"metrics referenced by the render but not exported by the engine: {sorted(missing)}"
+    print(f"{release.target.name} via {service}: " + "; ".join(checked))
 
 
 def test_helm_test_hook_passes(release):
-    r = release.cluster.helm("test", release.name, "-n", release.namespace, "--logs", "--timeout", "10m", timeout=900)
-    out = r.stdout + r.stderr
-    assert r.returncode == 0, f"helm test failed:\n{out[-5000:]}"
+    out = kindlib.helm_test(release)
     assert "PASS: /models lists" in out and "PASS: /completions returned choices" in out, out[-3000:]
     if release.test_env().get("OPENAI_API_KEY"):
         assert "PASS: requests without the API key are refused (401)" in out, out[-3000:]
-    assert dig(release.test_pod, "metadata", "annotations", "helm.sh/hook") == "test"

@@ -1,6 +1,7 @@
 """The GitHub workflows (.github/workflows) and the shell scripts they run.
 
-Workflows: valid YAML with the GitHub Actions structure (triggers, jobs, steps that either run a command or use an
+Workflows: valid against SchemaStore's workflow schema (check-jsonschema, offline) and with the GitHub Actions
+structure we rely on (triggers, jobs, steps that either run a command or use an
 action pinned to a release, known inputs for the actions we use, expressions that name real contexts and declared
 inputs), and every command and file they reference exists in the repository: scripts, ct.yaml, chart directories,
 values files, test paths, pytest markers.
@@ -25,6 +26,7 @@ from llmcharts import paths
 ROOT = paths.ROOT
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.y*ml"))
 SHELLCHECK = Path(sys.executable).parent / "shellcheck"
+CHECK_JSONSCHEMA = Path(sys.executable).parent / "check-jsonschema"
 
 # Actions we use, with the inputs each one declares (its action.yml at the pinned major version).
 ACTION_INPUTS = {
@@ -48,7 +50,7 @@ STEP_KEYS = {"name", "id", "if", "uses", "run", "with", "env", "shell", "working
 CONTEXTS = {"github", "env", "inputs", "secrets", "runner", "matrix", "steps", "job", "needs", "vars", "strategy"}
 # Commands a `run:` may call that are not files of this repository: the runner's shell and tools, and the tools
 # the workflow itself installs (ct by chart-testing-action, kind by kind-action).
-EXTERNAL_COMMANDS = {"echo", "mkdir", "ln", "rm", "df", "sudo", "cd", "test", "true", "ct", "kind", "kubectl",
+EXTERNAL_COMMANDS = {"echo", "printf", "mkdir", "ln", "rm", "df", "sudo", "cd", "test", "true", "ct", "kind", "kubectl",
                      "helm", "docker", "python", "python3"}
 REPO_PATH = re.compile(r"^(\./)?((scripts|charts|values|tests|docs|src|schemas|\.ci|\.ct|\.github|\.tools|\.venv)/[^\s\"'$*]*"
                        r"|ct\.yaml|pyproject\.toml|requirements\.lock)$")
@@ -99,6 +101,29 @@ def test_workflow_structure(path):
                 assert not unknown, f"{where}: {action} has no inputs {unknown}"
             else:
                 assert isinstance(step["run"], str) and step["run"].strip(), f"{where}: empty run"
+
+
+def schemastore_errors(*files: Path) -> str:
+    """check-jsonschema against SchemaStore's GitHub workflow schema (bundled with it: no network); "" when valid."""
+    assert CHECK_JSONSCHEMA.exists(), "check-jsonschema is missing from .venv (requirements.lock pins it)"
+    r = subprocess.run([str(CHECK_JSONSCHEMA), "--builtin-schema", "vendor.github-workflows", *map(str, files)],
+                       capture_output=True, text=True, timeout=120)
+    return "" if r.returncode == 0 else (r.stdout + r.stderr)
+
+
+def test_workflows_pass_the_schemastore_schema():
+    assert WORKFLOWS
+    errors = schemastore_errors(*WORKFLOWS)
+    assert not errors, errors
+
+
+def test_schemastore_check_refuses_a_broken_workflow(tmp_path):
+    """The schema check can fail: a step with neither `run` nor `uses`, and a job without `runs-on`."""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: bad\non: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - runn: echo\n")
+    assert "'uses' is a required property" in schemastore_errors(bad)
+    bad.write_text("name: bad\non: push\njobs:\n  a:\n    steps:\n      - run: echo\n")
+    assert schemastore_errors(bad)
 
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
@@ -240,10 +265,26 @@ def test_lint_and_test_runs_the_suite_and_ct_lint():
 def test_kind_e2e_creates_the_cluster_runs_ct_install_and_the_kind_tests():
     run = all_run_text("kind-e2e.yaml")
     assert {"helm/kind-action", "helm/chart-testing-action"} <= set(uses("kind-e2e.yaml"))
-    order = [run.index(s) for s in ("scripts/kind-crds.sh fetch", "scripts/kind-create.sh", "scripts/kind-ct-install.sh",
+    order = [run.index(s) for s in ("scripts/kind-create.sh", "scripts/kind-prepare.sh", "scripts/kind-ct-install.sh",
                                     "scripts/test -m kind tests/kind")]
-    assert order == sorted(order), "the cluster must exist before ct install and the kind tests"
+    assert order == sorted(order), "the cluster must exist and be prepared before ct install and the kind tests"
     assert "ct install --config ct.yaml" in (ROOT / "scripts" / "kind-ct-install.sh").read_text()
+
+
+def test_kind_e2e_runs_every_chart_and_the_scheduling_test():
+    """One job per chart (each with the operators its overlay names), and the fake-fleet scheduling job with kwok."""
+    from llmcharts import kindplan
+    jobs = load(ROOT / ".github" / "workflows" / "kind-e2e.yaml")["jobs"]
+    assert set(jobs["chart"]["strategy"]["matrix"]["chart"]) == set(kindplan.CHARTS)
+    assert jobs["chart"]["env"]["LLMCHARTS_E2E_CHARTS"] == "${{ matrix.chart }}"
+    sched = "\n".join(s["run"] for s in jobs["gpu-scheduling"]["steps"] if "run" in s)
+    assert sched.index("scripts/kind-prepare.sh operator kwok") < sched.index("tests/kind/test_gpu_scheduling.py")
+
+
+def test_cluster_scripts_never_read_shared():
+    """Users clone the repository with nothing beside it: CRDs come from pinned downloads or operators' charts."""
+    for script in sorted((ROOT / "scripts").glob("kind-*.sh")):
+        assert "../shared" not in script.read_text(), f"{script.name} reads ../shared"
 
 
 def test_gpu_workflow_is_manual_on_a_self_hosted_gpu_runner():
@@ -265,7 +306,8 @@ def test_kind_marker_selects_the_cluster_tests():
                         "tests/kind"], capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     collected = [l for l in r.stdout.splitlines() if "::" in l]
-    assert len(collected) >= 5 and all(l.startswith("tests/kind/test_kind_e2e.py::") for l in collected), r.stdout
+    files = {line.split("::")[0] for line in collected}
+    assert files == {"tests/kind/test_kind_e2e.py", "tests/kind/test_gpu_scheduling.py"}, r.stdout
 
 
 # ------------------------------------------------------------------ scripts

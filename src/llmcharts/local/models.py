@@ -24,6 +24,14 @@ def stage_tiny_model_for(c) -> str | None:
         (a.split("=", 1)[1] for a in argv if a.startswith("--model=")), None)
     if not model:
         raise RunnerError(f"{c.pod.name}/{c.name}: no --model in {argv}")
+    for i, a in enumerate(argv):  # --lora-modules name=path ...: a tiny adapter at each path
+        if a == "--lora-modules":
+            for spec in argv[i + 1:]:
+                if spec.startswith("-"):
+                    break
+                path = spec.split("=", 1)[1] if "=" in spec else ""
+                if path.startswith("/") and not (Path(path) / "adapter_config.json").exists():
+                    _tinymodel(path, "--lora")
     if model.startswith("/"):
         stage_model_dir(Path(model))
         return model

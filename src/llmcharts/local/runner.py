@@ -205,6 +205,13 @@ class LocalRunner:
                 self.create_pod(name)
         return self
 
+    def add(self, objects: list[dict]) -> list[str]:
+        """More objects in the same namespace (e.g. a second release); returns their workloads' names, which start()
+        can then be given."""
+        self.objects = self.objects + list(objects)
+        self.services.update({dig(o, "metadata", "name"): o for o in objects if o.get("kind") == "Service"})
+        return [dig(o, "metadata", "name") for o in objects if o.get("kind") in self.WORKLOADS]
+
     def pods_of(self, workload: str, live: bool = True) -> list[LocalPod]:
         with self._lock:
             return [p for p in self.pods.values() if p.name.startswith(workload + "-") and p.owner is

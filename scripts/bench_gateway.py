@@ -1,0 +1,93 @@
+#!/usr/bin/env python3
+"""What the gateway costs: vLLM's own serving benchmark (vllm.benchmarks.serve) against one engine replica directly
+and through the llm-stack gateway (HAProxy + vllm-router + registrar) in front of the same replica, on the local
+stack of the README's main job (values/llm-stack/cpu-local.yaml, the real vLLM CPU build, the tiny model).
+
+Prints, per round and as medians over the rounds (direct and gateway runs interleaved, so drift hits both):
+  - median time to first token at concurrency 1 (target: the gateway adds at most 2 ms),
+  - output token throughput at concurrency 16 (target: the gateway costs at most 5%).
+A benchmark, not a test: it prints numbers and whether the targets are met, and exits 0 either way unless a run
+fails. Usage: .venv/bin/python scripts/bench_gateway.py [--rounds 3] [--prompts 40] [--input-len 256] [--output-len 32]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+from llmcharts import engine_env, paths  # noqa: E402
+from llmcharts.helm import Helm  # noqa: E402
+from llmcharts.local import LocalRunner, local_overlay, wait_for_gateway_models  # noqa: E402
+
+KEY = "bench-key"
+MODEL = "qwen2.5-0.5b-instruct"
+
+
+def bench(base: str, tokenizer: Path, concurrency: int, a) -> dict:
+    argv = ["--backend", "openai", "--base-url", base, "--endpoint", "/v1/completions", "--model", MODEL,
+            "--tokenizer", str(tokenizer), "--dataset-name", "random", "--random-input-len", str(a.input_len),
+            "--random-output-len", str(a.output_len), "--num-prompts", str(a.prompts if concurrency > 1 else a.prompts // 2),
+            "--max-concurrency", str(concurrency), "--ignore-eos", "--num-warmups", "2",
+            "--percentile-metrics", "ttft,tpot,e2el", "--metric-percentiles", "50"]
+    env = {**os.environ, "OPENAI_API_KEY": KEY, "PYTHONPATH": str(paths.ROOT / "src"), "HF_HUB_OFFLINE": "1"}
+    r = subprocess.run([str(engine_env.engine_python()), "-m", "llmcharts.bench_serve", *argv],
+                       capture_output=True, text=True, env=env, timeout=1800)
+    if r.returncode != 0:
+        raise SystemExit(f"benchmark against {base} failed:\n{r.stdout[-2000:]}\n{r.stderr[-3000:]}")
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    if out.get("failed"):
+        raise SystemExit(f"benchmark against {base}: {out['failed']} requests failed")
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--prompts", type=int, default=48)
+    ap.add_argument("--input-len", type=int, default=256)
+    ap.add_argument("--output-len", type=int, default=32)
+    a = ap.parse_args()
+    chart = paths.CHARTS / "llm-stack"
+    work = Path(tempfile.mkdtemp(prefix="bench-gateway-"))
+    r = Helm("helm4").template(chart, [paths.VALUES / "llm-stack" / "cpu-local.yaml", local_overlay(chart, work)],
+                               release="bench", namespace="bench")
+    if not r.ok:
+        raise SystemExit(r.error)
+    with LocalRunner(r.objects, work / "run", secrets={"llm-api-key": {"api-key": KEY}}, namespace="bench",
+                     extra_env={"HF_HUB_OFFLINE": "1"}, tiny_models=True) as runner:
+        runner.start()
+        runner.wait_ready(timeout=900)
+        gateway = runner.service_url("bench-llm-stack-gateway")
+        wait_for_gateway_models(gateway, KEY, [MODEL])
+        engine = runner.service_url("bench-vllm")
+        tokenizer = next((work / "run").rglob("snapshots/*/tokenizer.json")).parent
+        rows = []
+        for i in range(a.rounds):
+            row = {}
+            for name, base in (("direct", engine), ("gateway", gateway)) if i % 2 == 0 else (("gateway", gateway), ("direct", engine)):
+                c1, c16 = bench(base, tokenizer, 1, a), bench(base, tokenizer, 16, a)
+                row[name] = {"ttft_ms": c1["median_ttft_ms"], "tput": c16["output_throughput"]}
+            rows.append(row)
+            print(f"round {i + 1}: TTFT@1 direct {row['direct']['ttft_ms']:.2f} ms, gateway {row['gateway']['ttft_ms']:.2f} ms;"
+                  f" output tok/s@16 direct {row['direct']['tput']:.1f}, gateway {row['gateway']['tput']:.1f}", flush=True)
+    med = {k: {m: statistics.median(r[k][m] for r in rows) for m in ("ttft_ms", "tput")} for k in ("direct", "gateway")}
+    added = med["gateway"]["ttft_ms"] - med["direct"]["ttft_ms"]
+    loss = 100 * (1 - med["gateway"]["tput"] / med["direct"]["tput"])
+    print(f"\nmedians over {a.rounds} rounds ({a.input_len} in / {a.output_len} out tokens, {a.prompts} prompts at 16):")
+    print(f"  TTFT at concurrency 1:   direct {med['direct']['ttft_ms']:.2f} ms, gateway {med['gateway']['ttft_ms']:.2f} ms"
+          f"  -> +{added:.2f} ms  (target <= 2 ms: {'met' if added <= 2 else 'NOT met'})")
+    print(f"  output tok/s at 16:      direct {med['direct']['tput']:.1f}, gateway {med['gateway']['tput']:.1f}"
+          f"  -> {loss:+.1f}% lost  (target <= 5%: {'met' if loss <= 5 else 'NOT met'})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
