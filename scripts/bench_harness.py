@@ -76,10 +76,11 @@ def main() -> int:
     ap.add_argument("--skip-suite", action="store_true")
     ap.add_argument("pytest_args", nargs="*", help="after --: more pytest arguments for the suite runs")
     args = ap.parse_args()
+    args.values = str(Path(args.values).resolve())
     print(f"bench: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} (other work on the machine skews "
           f"wall times; compare ratios, rerun when busy)")
     c, b = check(args.check_runs, args.chart, args.values)
-    print(f"check: llmcharts check -c {args.chart} -f {Path(args.values).relative_to(ROOT)}: median {c:.3f} s; two "
+    print(f"check: llmcharts check -c {args.chart} -f {os.path.relpath(args.values, ROOT)}: median {c:.3f} s; two "
           f"bare helm template runs: median {b:.3f} s; ratio {c / b:.2f} (target <= 3)")
     if not args.skip_suite:
         runs = suite(args.suite_runs, args.pytest_args)
