@@ -6,7 +6,7 @@ import json
 import pytest
 
 import render_cache
-from llmcharts import paths
+from llmcharts import paths, validate
 from llmcharts.check import judge
 from llmcharts.invariants import dig, pod_templates, selector_matches
 
@@ -174,6 +174,8 @@ def test_httproute_in_front_of_the_gateway(helms):
     assert rule["timeouts"]["request"] == "1800s"
     assert rule["matches"][0]["path"] == {"type": "PathPrefix", "value": "/v1"}
     assert set(route["metadata"]["labels"]) >= {"app.kubernetes.io/name", "app.kubernetes.io/instance"}
+    (rep,) = validate.validate_objects([route], paths.K8S_VERSIONS)  # Gateway API's HTTPRoute schema and CEL rules
+    assert rep.validated_against and not rep.errors, rep.errors
 
 
 def test_ingress_in_front_of_the_gateway(helms):
