@@ -3,11 +3,14 @@
 
     scripts/compare_renders.py REF            e.g. `scripts/compare_renders.py $(git merge-base HEAD main)`
     scripts/compare_renders.py REF --verbose  also list the cases as they are compared
+    scripts/compare_renders.py REF --chart vllm   only one chart's cases (repeatable)
 
 For refactors that must not change what the charts render (library helpers renamed, rules moved): the ref is checked
 out into a temporary `git worktree`, both trees get their chart dependencies built, and every case is rendered with
 the pinned helm 3 and helm 4 (.tools/bin) in both. Objects are compared as parsed YAML, keyed by apiVersion, kind,
-namespace and name, so only what reaches the API server counts (not whitespace, comments or document order).
+namespace and name, so only what reaches the API server counts (not whitespace, comments or document order). The
+NOTES a user reads after `helm install` must stay the same text (helm 4's `install --dry-run=client`, which needs no
+cluster).
 
 The cases:
   - charts/<chart>/ci/*.yaml and values/<chart>/*.yaml, each alone;
@@ -67,6 +70,7 @@ class Result:
     ok: bool
     objects: dict = field(default_factory=dict)
     error: str = ""
+    notes: str | None = None
 
 
 def release_name(path: str) -> str:
@@ -177,7 +181,13 @@ def render(tree: Path, helm: Path, case: Case, scratch: Path) -> Result:
         if key in objects:
             key = key + (len(objects),)
         objects[key] = doc
-    return Result(True, objects)
+    notes = None
+    if helm.name == "helm4" and not case.bad_values:
+        i = cmd.index("--kube-version")
+        cmd = [cmd[0], "install"] + cmd[2:i] + cmd[i + 2:] + ["--dry-run=client"]
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env={**os.environ, "KUBECONFIG": os.devnull})
+        notes = r.stdout.partition("\nNOTES:\n")[2] if r.returncode == 0 else f"(install --dry-run failed: {r.stderr.strip()})"
+    return Result(True, objects, notes=notes)
 
 
 def diff(a, b, path: str = "") -> list[str]:
@@ -217,6 +227,13 @@ def compare(case: Case, before: dict[str, Result], after: dict[str, Result]) -> 
             continue
         if not a.ok:
             continue  # failing at both (e.g. a bad-values table): only the text may differ
+        if (b.notes or "").startswith("(install --dry-run failed"):
+            problems.append(f"{helm}: {b.notes}")
+        elif a.notes != b.notes:
+            old, new = (a.notes or "").splitlines(), (b.notes or "").splitlines()
+            first = next((i for i, (x, y) in enumerate(zip(old, new)) if x != y), min(len(old), len(new)))
+            problems.append(f"{helm}: NOTES differ from line {first + 1}: {old[first:first + 1]} at the ref, "
+                            f"{new[first:first + 1]} in the working tree")
         for key in sorted(set(a.objects) | set(b.objects), key=str):
             name = "/".join(str(k) for k in key[:4] if k)
             if key not in a.objects:
@@ -233,6 +250,7 @@ def main() -> int:
     ap.add_argument("ref", help="git ref to compare the working tree against (e.g. the merge base with main)")
     ap.add_argument("--verbose", "-v", action="store_true")
     ap.add_argument("--jobs", "-j", type=int, default=min(4, os.cpu_count() or 2))
+    ap.add_argument("--chart", action="append", default=[], help="only this chart's cases (repeatable)")
     args = ap.parse_args()
 
     helms = {h: ROOT / ".tools" / "bin" / h for h in HELMS}
@@ -253,8 +271,9 @@ def main() -> int:
         subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "--quiet", str(old), sha], check=True)
         build_dependencies(old, helms["helm3"])
         build_dependencies(ROOT, helms["helm3"])
-        old_cases = {c.id: c for c in cases(old)}
-        new_cases = {c.id: c for c in cases(ROOT)}
+        wanted = lambda c: not args.chart or c.chart in args.chart  # noqa: E731
+        old_cases = {c.id: c for c in cases(old) if wanted(c)}
+        new_cases = {c.id: c for c in cases(ROOT) if wanted(c)}
         jobs = [(tree, h, c) for tree, cs in ((old, old_cases), (ROOT, new_cases)) for c in cs.values() for h in HELMS]
         with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
             done = dict(zip(((t, h, c.id) for t, h, c in jobs),
