@@ -6,7 +6,9 @@
   (dict "context" ...);
 - every fail / required in llm-common names the value through the context (a message starting with the resolved
   path, "%s"), never a hard-coded path that would drop a component's prefix (gateway., worker., inferenceServices[0].);
-- charts/llm-common/README.md is what scripts/gen_library_readme.py writes from those comment blocks.
+- charts/llm-common/README.md is what scripts/gen_library_readme.py writes from those comment blocks;
+- the one vLLM engine-argument table (llm-common.vllm.engineArgs) owns the optional blocks only in a chart that offers
+  them.
 
 Each check is a function over template text, and each has a breaking case below, so none passes vacuously.
 """
@@ -139,3 +141,24 @@ def test_readme_check_catches_drift(tmp_path, monkeypatch):
     monkeypatch.setattr(readme, "README", stale)
     monkeypatch.setattr(sys, "argv", ["gen_library_readme.py", "--check"])
     assert readme.main() == 1
+
+
+# --- the engine-argument table: one table, the rows a chart offers --------------------------------------------------
+
+SPECULATIVE = '--speculative-config={"method": "ngram", "num_speculative_tokens": 3}'
+
+
+@pytest.mark.parametrize("helm_name", paths.HELM_NAMES)
+def test_engine_table_owns_only_the_blocks_a_chart_offers(helms, helm_name, tmp_path):
+    """vllm offers engine.speculativeConfig, so the flag is refused in extraArgs and the error names that value;
+    kserve-llm has no such value, so its escape hatch is the only way to pass the flag and must let it through."""
+    helm = helms[helm_name]
+    vllm = helm.template(paths.CHARTS / "vllm", [paths.CHARTS / "vllm" / "ci" / "minimal-values.yaml"],
+                         set_values={"extraArgs": [SPECULATIVE]})
+    assert not vllm.ok and "extraArgs[0]: --speculative-config is rendered by the chart from engine.speculativeConfig" in vllm.error
+    kserve = helm.template(paths.CHARTS / "kserve-llm", [paths.CHARTS / "kserve-llm" / "ci" / "minimal-values.yaml"],
+                           set_values={"inferenceServices": [{"name": "llama", "storageUri": "s3://models/llama",
+                                                              "extraArgs": [SPECULATIVE]}]})
+    assert kserve.ok, kserve.error
+    isvc = next(o for o in kserve.objects if o["kind"] == "InferenceService")
+    assert SPECULATIVE in isvc["spec"]["predictor"]["model"]["args"]
