@@ -18,6 +18,16 @@ Usage: {{ include "kserve-llm.runtimeName" . }}
 {{- end -}}
 
 {{/*
+kserve-llm.predictorName: the name KServe gives an InferenceService's predictor in RawDeployment/Standard mode,
+"<name>-predictor" (pkg/constants PredictorServiceName, v0.15-v0.20): its Service, and its Deployment, whose pods'
+names start with it.
+Usage: {{ include "kserve-llm.predictorName" $item.name }}
+*/}}
+{{- define "kserve-llm.predictorName" -}}
+{{- printf "%s-predictor" . -}}
+{{- end -}}
+
+{{/*
 kserve-llm.runtimeFlags: [flag, value, kind, field] for llm-common.args.flags: the flags of the runtime container,
 shared by every InferenceService. The weights are where KServe's storage initializer puts them (/mnt/models), and
 the served model name is KServe's literal {{.Name}} placeholder, which the controller replaces with the
@@ -197,7 +207,7 @@ Usage: {{- $backends := include "kserve-llm.gatewayBackends" (index .Subcharts "
 {{- $key := include "llm-common.env.apiKeyRef" (dict "context" .) | fromJson | default nil -}}
 {{- range $i, $s := .Values.inferenceServices -}}
 {{- $out = append $out (dict "names" (list (dict "name" $s.name "field" (printf "inferenceServices[%d].name" $i)))
-      "discovery" "endpoints" "service" (printf "%s-predictor" $s.name) "namespace" (include "llm-common.names.namespace" (dict "context" $))
+      "discovery" "endpoints" "service" (include "kserve-llm.predictorName" $s.name) "namespace" (include "llm-common.names.namespace" (dict "context" $))
       "port" 80 "portName" "" "pathPrefix" (ternary "/openai" "" (not (empty $.Values.huggingface.enabled))) "apiKey" $key) -}}
 {{- end -}}
 {{- toJson $out -}}
