@@ -1,5 +1,6 @@
-"""Shared fixtures: the pinned helm binaries (dependencies built once per session), cached renders of every
-chart x values file, and counters printed at the end of the run."""
+"""Shared fixtures: the pinned helm binaries (dependencies built once per session), the custom-resource schemas
+(in-repo, or LLMCHARTS_CRD_DIRS), cached renders of every chart x values file (rendered in parallel on first
+use, see render_cache.py), and counters printed at the end of the run."""
 from __future__ import annotations
 
 import collections
@@ -7,8 +8,9 @@ import time
 
 import pytest
 
+import render_cache
 from llmcharts import discovery, invariants, paths
-from llmcharts.check import check
+from llmcharts.check import judge
 from llmcharts.helm import Helm, build_all_dependencies
 
 STATS = collections.Counter()
@@ -23,14 +25,13 @@ def helms() -> dict[str, Helm]:
 
 
 @pytest.fixture(scope="session")
-def crd_dirs():
-    dirs = paths.crd_dirs()
-    if not dirs:
-        pytest.fail("no CRD directories: set LLMCHARTS_CRD_DIRS (CI uses ../shared/crds and ../shared/crds-compat)")
-    return dirs
+def crd_dirs() -> list:
+    """Raw CRD directories from LLMCHARTS_CRD_DIRS, or [] for the in-repo schemas (schemas/crds)."""
+    return paths.crd_dirs()
 
 
 _reports: dict = {}
+_case_renders: dict = {}
 
 
 @pytest.fixture(scope="session")
@@ -38,11 +39,17 @@ def report_for(helms, crd_dirs):
     """report_for(case) -> llmcharts.check.Report, rendered once per session."""
     def get(case: discovery.Case):
         if case.id not in _reports:
-            rep = check(case.chart, [case.values], list(helms.values()), release=case.release, crd_dirs=crd_dirs)
+            if not _case_renders:  # the first request starts every case's renders (both helms) on the helm pool
+                _case_renders.update({c.id: [render_cache.submit(h, c.chart, [c.values], release=c.release)
+                                             for h in helms.values()] for c in discovery.cases()})
+            futures = _case_renders.get(case.id) or [
+                render_cache.submit(h, case.chart, [case.values], release=case.release) for h in helms.values()]
+            rep = judge(case.chart, [case.values], [f.result() for f in futures], crd_dirs)
             STATS["renders"] += len(rep.renders)
             STATS["objects"] += len(rep.objects)
             STATS["schema validations"] += sum(len(r.validated_against) for r in rep.schema)
             STATS["schema errors"] += len(rep.schema_errors)
+            STATS["CEL rule evaluations"] += sum(r.cel_rules for r in rep.schema)
             STATS["invariant checks"] += len(invariants.ALL)
             STATS["invariant violations"] += len(rep.violations)
             _reports[case.id] = rep
@@ -57,8 +64,13 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_line(
             f"{cases} chart x values cases, {STATS['renders']} renders (helm 3 + helm 4), "
             f"{STATS['objects']} objects, {STATS['schema validations']} strict schema validations "
-            f"(Kubernetes {' and '.join(paths.K8S_VERSIONS)} + CRDs), {STATS['schema errors']} schema errors, "
+            f"(Kubernetes {' and '.join(paths.K8S_VERSIONS)} + CRDs), {STATS['CEL rule evaluations']} CEL rule "
+            f"evaluations, {STATS['schema errors']} schema errors, "
             f"{STATS['invariant checks']} invariant checks, {STATS['invariant violations']} violations")
-    for key in sorted(k for k in STATS if k.startswith(("bad input", "drain", "e2e", "flags", "llm-stack"))):
+    for key in sorted(k for k in STATS
+                      if k.startswith(("bad input", "CEL rules", "drain", "e2e", "flags", "gateway", "llm-stack", "planner"))):
         terminalreporter.write_line(f"{key}: {STATS[key]}")
+    if render_cache.STATS["requested"]:
+        terminalreporter.write_line(f"shared renders: {render_cache.STATS['rendered']} helm template runs for "
+                                    f"{render_cache.STATS['requested']} requests")
     terminalreporter.write_line(f"suite wall time: {time.monotonic() - _STARTED:.1f}s")

@@ -1,13 +1,14 @@
-"""Render one chart with one set of values files under every pinned helm, and check the result:
+"""Render one chart with one set of values files under every pinned helm (concurrently), and check the result:
 helm 3 and helm 4 give identical objects, every object validates strictly (Kubernetes schemas for the
-oldest and newest supported minor, CRDs for custom resources), and every invariant holds."""
+oldest and newest supported minor, every release's CRD schema and CEL rules for custom resources), and every
+invariant holds."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import invariants, paths, validate
-from .helm import Helm, Render
+from .helm import Helm, Render, template_all
 
 
 def _key(o: dict) -> tuple:
@@ -45,7 +46,9 @@ class Report:
         lines += [f"  render error: {e}" for e in self.render_errors]
         lines += [f"  helm 3 vs 4: {d}" for d in self.helm_diffs]
         checked = sum(len(r.validated_against) for r in self.schema)
-        lines.append(f"  schema: {len(self.schema)} objects, {checked} validations, {len(self.schema_errors)} errors")
+        rules = sum(r.cel_rules for r in self.schema)
+        lines.append(f"  schema: {len(self.schema)} objects, {checked} validations, {rules} CEL rule evaluations, "
+                     f"{len(self.schema_errors)} errors")
         lines += [f"    {e}" for e in self.schema_errors]
         lines.append(f"  invariants: {len(invariants.ALL)} checked, {len(self.violations)} violations")
         lines += [f"    {v}" for v in self.violations]
@@ -55,21 +58,26 @@ class Report:
 
 def check(chart: Path, values: list[Path], helms: list[Helm], release: str = "check",
           namespace: str = "llm-test", crd_dirs=None) -> Report:
+    renders = template_all(helms, chart, values, release=release, namespace=namespace)
+    return judge(chart, values, renders, crd_dirs)
+
+
+def judge(chart: Path, values: list[Path], renders: list[Render], crd_dirs=None) -> Report:
+    """The checks on renders already made (one per helm): agreement, strict schemas with CEL rules, invariants.
+    crd_dirs: raw CRD directories instead of the in-repo schemas (default: LLMCHARTS_CRD_DIRS, else in-repo)."""
     rep = Report(chart.name, [str(v) for v in values])
-    for h in helms:
-        r = h.template(chart, values, release=release, namespace=namespace)
-        rep.renders[h.name] = r
+    for r in renders:
+        rep.renders[r.helm] = r
         if not r.ok:
-            rep.render_errors.append(f"{h.name}: {r.error}")
+            rep.render_errors.append(f"{r.helm}: {r.error}")
     if rep.render_errors:
         return rep
-    rendered = list(rep.renders.values())
-    base = {_key(o): o for o in rendered[0].objects}
-    for other in rendered[1:]:
+    base = {_key(o): o for o in renders[0].objects}
+    for other in renders[1:]:
         theirs = {_key(o): o for o in other.objects}
         for k in sorted(set(base) | set(theirs)):
             if base.get(k) != theirs.get(k):
-                rep.helm_diffs.append(f"{'/'.join(k[1:])}: {rendered[0].helm} and {other.helm} differ")
+                rep.helm_diffs.append(f"{'/'.join(k[1:])}: {renders[0].helm} and {other.helm} differ")
     rep.schema = validate.validate_objects(rep.objects, paths.K8S_VERSIONS,
                                            paths.crd_dirs() if crd_dirs is None else crd_dirs)
     rep.violations = invariants.run_all(rep.objects)

@@ -26,9 +26,6 @@ def cmd_check(args) -> int:
     chart = _chart_dir(args.chart)
     helms = [Helm(n) for n in (paths.HELM_NAMES if args.helm == "both" else [args.helm])]
     build_all_dependencies(helms[0], [chart])
-    if not paths.crd_dirs():
-        print("note: no CRD directory (set LLMCHARTS_CRD_DIRS); custom resources will be reported as unknown",
-              file=sys.stderr)
     rep = check(chart, [Path(f) for f in args.values], helms, release=args.release, namespace=args.namespace)
     if args.show and rep.renders:
         print(next(iter(rep.renders.values())).stdout)

@@ -1,11 +1,16 @@
-"""Thin wrapper over the helm binaries: dependency build, template, lint, install --dry-run."""
+"""Thin wrapper over the helm binaries: dependency build, template, lint, install --dry-run; a shared thread pool
+to run helm calls in parallel."""
 from __future__ import annotations
 
+import concurrent.futures
 import fcntl
+import hashlib
 import json
 import os
 import re
 import subprocess
+import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,9 +42,16 @@ class Helm:
             raise FileNotFoundError(f"{self.path} is missing: run scripts/bootstrap")
 
     def run(self, *args: str, check: bool = False, timeout: int = 300, env: dict | None = None) -> subprocess.CompletedProcess:
-        full_env = {**os.environ, **env} if env else None
-        return subprocess.run([str(self.path), *args], capture_output=True, text=True, check=check, timeout=timeout,
-                              env=full_env)
+        # Always an environment of our own: with env=None the child execs with the process-wide `environ`, which
+        # another thread may be rewriting at that moment (pytest sets PYTEST_CURRENT_TEST for every test phase);
+        # on Linux that failed now and then with "OSError: [Errno 14] Bad address" when helm ran on the pool.
+        full_env = {**os.environ, **(env or {})}
+        start = time.monotonic()
+        try:
+            return subprocess.run([str(self.path), *args], capture_output=True, text=True, check=check,
+                                  timeout=timeout, env=full_env)
+        finally:
+            _log_time(self.name, args[0] if args else "", time.monotonic() - start)
 
     def version(self) -> str:
         return self.run("version", "--template", "{{.Version}}", check=True).stdout.strip()
@@ -80,8 +92,42 @@ class Helm:
         return self.run(*cmd, env={"KUBECONFIG": str(kubeconfig)} if kubeconfig else None)
 
 
+# Helm calls are subprocesses (the GIL is released while they run), so a few threads keep every core busy.
+_POOL_LOCK = threading.Lock()
+_POOL: concurrent.futures.ThreadPoolExecutor | None = None
+
+
+def pool() -> concurrent.futures.ThreadPoolExecutor:
+    """The process-wide pool for helm calls. Submit only leaf work (one helm call and its parsing) to it, never a
+    task that waits on other tasks of the pool."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            workers = int(os.environ.get("LLMCHARTS_HELM_JOBS") or (os.cpu_count() or 2) + 1)
+            _POOL = concurrent.futures.ThreadPoolExecutor(max(1, workers), thread_name_prefix="helm")
+        return _POOL
+
+
+def template_all(helms: list["Helm"], *args, **kwargs) -> list[Render]:
+    """The same `helm template` under every helm given, run concurrently."""
+    futures = [pool().submit(h.template, *args, **kwargs) for h in helms]
+    return [f.result() for f in futures]
+
+
+def _log_time(helm: str, command: str, seconds: float) -> None:
+    """With LLMCHARTS_HELM_TIMES=FILE, append each helm call's duration to FILE (scripts/bench sums them, across
+    the processes of a test run)."""
+    log = os.environ.get("LLMCHARTS_HELM_TIMES")
+    if log:
+        with open(log, "a") as fh:
+            fh.write(f"{helm}\t{command}\t{seconds:.4f}\n")
+
+
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: same documents, several times faster
+
+
 def parse_manifests(text: str) -> list[dict]:
-    return [d for d in yaml.safe_load_all(text) if d]
+    return [d for d in yaml.load_all(text, Loader=_Loader) if d]
 
 
 def chart_dependencies(chart: Path) -> list[Path]:
@@ -107,7 +153,12 @@ def build_all_dependencies(helm: Helm, charts: list[Path]) -> None:
         for dep in deps:
             visit(dep, stack + (chart,))
         if deps:
-            helm.dependency_build(chart)
+            stamp = paths.CACHE / "helm-dependency" / f"{chart.name}.sha256"
+            want = _dependency_digest(chart, deps)
+            if not (stamp.exists() and stamp.read_text() == want and list((chart / "charts").glob("*.tgz"))):
+                helm.dependency_build(chart)
+                stamp.parent.mkdir(parents=True, exist_ok=True)
+                stamp.write_text(_dependency_digest(chart, deps))
         done.add(chart)
 
     # One builder at a time: parallel test runs would otherwise rewrite the same charts/*/charts/*.tgz.
@@ -117,6 +168,17 @@ def build_all_dependencies(helm: Helm, charts: list[Path]) -> None:
         fcntl.flock(fh, fcntl.LOCK_EX)
         for c in charts:
             visit(c.resolve())
+
+
+def _dependency_digest(chart: Path, deps: list[Path]) -> str:
+    """What `helm dependency build` of chart depends on: its Chart.yaml, every file of its file:// dependencies and
+    the packaged dependencies it made (a rebuild is skipped while this is unchanged)."""
+    h = hashlib.sha256()
+    files = [chart / "Chart.yaml", *sorted((chart / "charts").glob("*.tgz"))]
+    files += [f for d in deps for f in sorted(d.rglob("*")) if f.is_file()]
+    for f in files:
+        h.update(f"{f}\0{f.stat().st_size}\0".encode() + f.read_bytes())
+    return h.hexdigest()
 
 
 def field_named(message: str, field_path: str) -> bool:

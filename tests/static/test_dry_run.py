@@ -5,6 +5,7 @@ is pointed at tests/discovery_stub.py, which answers only discovery (/version, /
 import pytest
 
 from llmcharts import discovery, invariants, paths
+from llmcharts.helm import pool
 
 from discovery_stub import discovery_kubeconfig
 
@@ -15,12 +16,20 @@ def kubeconfig(tmp_path_factory, crd_dirs):
         yield cfg
 
 
+@pytest.fixture(scope="module")
+def dry_runs(helms, kubeconfig, tmp_path_factory):
+    """Every preset's dry run under both helms, all started at once on the helm pool."""
+    no_cluster = tmp_path_factory.mktemp("none") / "no-cluster"
+    return {(case.id, name): pool().submit(helms[name].install_dry_run, case.chart, [case.values],
+                                           release=case.release, namespace="ml-serving",
+                                           kubeconfig=kubeconfig if name == "helm3" else no_cluster)
+            for case in discovery.presets() for name in paths.HELM_NAMES}
+
+
 @pytest.mark.parametrize("helm_name", paths.HELM_NAMES)
 @pytest.mark.parametrize("case", discovery.presets(), ids=lambda c: c.id)
-def test_install_dry_run_client(case, helm_name, helms, kubeconfig, tmp_path):
-    cfg = kubeconfig if helm_name == "helm3" else tmp_path / "no-cluster"
-    r = helms[helm_name].install_dry_run(case.chart, [case.values], release=case.release, namespace="ml-serving",
-                                         kubeconfig=cfg)
+def test_install_dry_run_client(case, helm_name, dry_runs):
+    r = dry_runs[(case.id, helm_name)].result()
     assert r.returncode == 0, r.stderr
     assert "STATUS: pending-install" in r.stdout
     # A workload was rendered: a Deployment, or a custom resource that embeds pod templates (RayService, ...) or

@@ -143,7 +143,7 @@ def test_hook_without_an_api_key_sends_none(helms):
     with FakeOpenAI(models=["Qwen/Qwen2.5-0.5B-Instruct"]) as srv:
         r = run_hook(pod, srv)
     assert r.returncode == 0, r.stdout + r.stderr
-    assert "401" not in r.stdout and all(auth is None for _, _, auth in srv.requests)
+    assert "without the API key" not in r.stdout and all(auth is None for _, _, auth in srv.requests)
 
 
 def test_hook_pod_is_a_locked_down_pinned_test_pod(helms):

@@ -4,15 +4,15 @@ import copy
 
 import pytest
 
+import render_cache
 from llmcharts import invariants, paths
 from llmcharts.invariants import dig
 
 
 @pytest.fixture(scope="module")
 def good(helms):
-    r = helms["helm3"].template(paths.CHARTS / "vllm", [paths.CHARTS / "vllm" / "ci" / "full-values.yaml"], release="inv")
-    assert r.ok, r.error
-    return r.objects
+    vllm = paths.CHARTS / "vllm"
+    return render_cache.render(helms["helm3"], vllm, [vllm / "ci" / "full-values.yaml"], release="inv").objects
 
 
 def find(objs, kind):
@@ -348,10 +348,8 @@ def renders(helms, good):
 
     def get(chart):
         if chart not in cache:
-            r = helms["helm3"].template(paths.CHARTS / chart, [paths.CHARTS / chart / "ci" / "full-values.yaml"],
-                                        release="inv")
-            assert r.ok, r.error
-            cache[chart] = r.objects
+            cache[chart] = render_cache.render(helms["helm3"], paths.CHARTS / chart,
+                                               [paths.CHARTS / chart / "ci" / "full-values.yaml"], release="inv").objects
         return cache[chart]
     return get
 

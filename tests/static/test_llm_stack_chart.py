@@ -5,8 +5,9 @@ import json
 
 import pytest
 
-from llmcharts import paths
-from llmcharts.check import check
+import render_cache
+from llmcharts import paths, validate
+from llmcharts.check import judge
 from llmcharts.invariants import dig, pod_templates, selector_matches
 
 from conftest import STATS
@@ -21,11 +22,23 @@ def combos():
         yield pytest.param(dict(zip(ENGINES, bits)), id="+".join(e for e, on in zip(ENGINES, bits) if on) or "gateway-only")
 
 
+@pytest.fixture(scope="module")
+def combo_renders(helms, tmp_path_factory):
+    """Every combination's toggles file, and its renders under both helms (all started at once)."""
+    out = {}
+    for param in combos():
+        enabled = param.values[0]
+        toggles = tmp_path_factory.mktemp("combo") / "toggles.yaml"
+        toggles.write_text("".join(f"{e}:\n  enabled: {str(on).lower()}\n" for e, on in enabled.items()))
+        out[param.id] = (toggles, [render_cache.submit(h, STACK, [FULL, toggles], release="combo")
+                                   for h in helms.values()])
+    return out
+
+
 @pytest.mark.parametrize("enabled", list(combos()))
-def test_every_engine_combination_passes_the_harness(enabled, helms, crd_dirs, tmp_path):
-    toggles = tmp_path / "toggles.yaml"
-    toggles.write_text("".join(f"{e}:\n  enabled: {str(on).lower()}\n" for e, on in enabled.items()))
-    rep = check(STACK, [FULL, toggles], list(helms.values()), release="combo", crd_dirs=crd_dirs)
+def test_every_engine_combination_passes_the_harness(enabled, combo_renders, crd_dirs, request):
+    toggles, futures = combo_renders[request.node.callspec.id]
+    rep = judge(STACK, [FULL, toggles], [f.result() for f in futures], crd_dirs)
     STATS["llm-stack engine combinations checked (helm 3 + helm 4)"] += 1
     assert rep.ok, rep.summary()
     cfg = gateway_config(rep.objects)
@@ -33,9 +46,8 @@ def test_every_engine_combination_passes_the_harness(enabled, helms, crd_dirs, t
 
 
 def render(helms, *files, **set_values):
-    r = helms["helm4"].template(STACK, [FULL, *files], release="s", namespace="ml", set_values=set_values or None)
-    assert r.ok, r.error
-    return r.objects
+    return render_cache.render(helms["helm4"], STACK, [FULL, *files], release="s", namespace="ml",
+                               set_values=set_values).objects
 
 
 def gateway_config(objects):
@@ -162,6 +174,8 @@ def test_httproute_in_front_of_the_gateway(helms):
     assert rule["timeouts"]["request"] == "1800s"
     assert rule["matches"][0]["path"] == {"type": "PathPrefix", "value": "/v1"}
     assert set(route["metadata"]["labels"]) >= {"app.kubernetes.io/name", "app.kubernetes.io/instance"}
+    (rep,) = validate.validate_objects([route], paths.K8S_VERSIONS)  # Gateway API's HTTPRoute schema and CEL rules
+    assert rep.validated_against and not rep.errors, rep.errors
 
 
 def test_ingress_in_front_of_the_gateway(helms):

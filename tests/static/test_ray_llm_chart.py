@@ -4,6 +4,7 @@ arithmetic rules, and the production defaults of the Ray pods."""
 import pytest
 import yaml
 
+import render_cache
 from llmcharts import discovery, paths
 from llmcharts.invariants import dig
 
@@ -14,17 +15,14 @@ LLM_APP = "ray.serve.llm:build_openai_app"
 
 
 def render(helms, *files, helm="helm4", **set_values):
-    r = helms[helm].template(CHART, list(files), set_values=set_values or None)
-    assert r.ok, r.error
-    return r.objects
+    return render_cache.render(helms[helm], CHART, files, set_values=set_values).objects
 
 
 def fails(helms, *files, **set_values):
     """The error message of a render that must fail under both helms."""
     msgs = []
-    for h in helms.values():
-        r = h.template(CHART, list(files), set_values=set_values or None)
-        assert not r.ok, f"{h.name} rendered {set_values}"
+    for r in render_cache.everywhere(helms, CHART, files, set_values=set_values):
+        assert not r.ok, f"{r.helm} rendered {set_values}"
         msgs.append(r.error)
     return msgs[-1]
 

@@ -8,6 +8,7 @@ import jsonschema
 import pytest
 import yaml
 
+import render_cache
 from llmcharts import discovery, paths
 
 SCHEMA_CHARTS = [c for c in discovery.app_charts() if (paths.ROOT / "schemas" / "charts" / f"{c.name}.schema.yaml").exists()]
@@ -77,7 +78,7 @@ def test_global_and_enabled_are_accepted(chart, helm_name, helms, tmp_path):
     extra = tmp_path / "umbrella.yaml"
     extra.write_text(yaml.safe_dump({"enabled": True, "global": {"imageRegistry": "mirror.example.com",
                                                                   "someUmbrellaKey": {"x": 1}}}))
-    r = helms[helm_name].template(chart, [case.values, extra])
+    r = render_cache.template(helms[helm_name], chart, [case.values, extra])
     assert r.ok, r.error
     images = list(_images(r.objects))
     assert images and all(i.startswith("mirror.example.com/") for i in images), images

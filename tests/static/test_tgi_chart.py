@@ -2,6 +2,7 @@
 from structured values, the 2.0 image line, and the rules checked at render time."""
 import pytest
 
+import render_cache
 from llmcharts import paths
 
 TGI = paths.CHARTS / "tgi"
@@ -10,13 +11,11 @@ MINIMAL = TGI / "ci" / "minimal-values.yaml"
 
 
 def render(helms, *files, **set_values):
-    r = helms["helm4"].template(TGI, list(files), set_values=set_values or None)
-    assert r.ok, r.error
-    return r.objects
+    return render_cache.render(helms["helm4"], TGI, files, set_values=set_values).objects
 
 
 def render_error(helms, *files, **set_values):
-    r = helms["helm4"].template(TGI, list(files), set_values=set_values or None)
+    r = render_cache.template(helms["helm4"], TGI, files, set_values=set_values)
     assert not r.ok, "rendered bad values"
     return r.error
 

@@ -9,6 +9,7 @@ import re
 import pytest
 import yaml
 
+import render_cache
 from llmcharts import discovery, paths
 
 TGI = paths.CHARTS / "tgi"
@@ -117,9 +118,8 @@ def test_schema_choices_are_the_launchers_values():
 def test_the_check_catches_a_flag_the_launcher_does_not_have(helms):
     """The checker is not a rubber stamp: real renders with bad flags in extraArgs are caught."""
     def render(**set_values):
-        r = helms["helm4"].template(TGI, [TGI / "ci" / "minimal-values.yaml"], set_values=set_values)
-        assert r.ok, r.error
-        return launcher_args(r.objects)
+        return launcher_args(render_cache.render(helms["helm4"], TGI, [TGI / "ci" / "minimal-values.yaml"],
+                                                 set_values=set_values).objects)
 
     assert check_args(render(), FLAGS["3.3"]) == []
     assert check_args(render(extraArgs=["--max-input-lenght=4096"]), FLAGS["3.3"]) == \

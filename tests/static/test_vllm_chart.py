@@ -2,6 +2,7 @@
 structured values."""
 import pytest
 
+import render_cache
 from llmcharts import paths
 from llmcharts.invariants import dig
 
@@ -9,9 +10,7 @@ VLLM = paths.CHARTS / "vllm"
 
 
 def render(helms, *files, **set_values):
-    r = helms["helm4"].template(VLLM, list(files), set_values=set_values or None)
-    assert r.ok, r.error
-    return r.objects
+    return render_cache.render(helms["helm4"], VLLM, files, set_values=set_values).objects
 
 
 def deployment(objs):
