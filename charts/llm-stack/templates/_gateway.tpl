@@ -88,6 +88,9 @@ defaults
     mode http
     log global
     option dontlognull
+    # Streams are interactive: send each chunk at once (no MSG_MORE coalescing, which holds small writes back
+    # until more data or a delayed ACK: tens to hundreds of milliseconds on a token stream).
+    option http-no-delay
     timeout connect 5s
     timeout http-request 30s
     timeout http-keep-alive 60s
