@@ -1,4 +1,6 @@
-"""What the cluster tests install and where, decided offline: targets, ct overlays, the mock GPU pools, the fake GPU
+"""What the cluster tests install and where, decided offline, and whether a render fits kind.
+
+What the cluster tests install and where, decided offline: targets, ct overlays, the mock GPU pools, the fake GPU
 fleet, and whether a render fits them (its pods, its GPUs, its Secrets, its `helm test` hook)."""
 from __future__ import annotations
 
@@ -10,7 +12,8 @@ from pathlib import Path
 import yaml
 
 from llmcharts import paths
-from llmcharts.invariants import dig, gpu_resources, pod_templates, quantity
+from llmcharts.objects import dig, gpu_resources, quantity
+from llmcharts.pods import pod_templates
 
 KIND = paths.ROOT / "tests" / "kind"
 VALUES = KIND / "values"

@@ -16,7 +16,6 @@ import openai
 import pytest
 
 from llmcharts import e2e, paths
-from llmcharts.invariants import dig
 from llmcharts.local import LocalRunner, local_overlay, wait_for_gateway_models
 
 from conftest import STATS

@@ -17,7 +17,7 @@ import openai
 import pytest
 
 from llmcharts import cli, discovery, e2e, paths
-from llmcharts.invariants import dig
+from llmcharts.objects import dig
 from llmcharts.local import LocalRunner
 
 from conftest import STATS

@@ -26,7 +26,7 @@ from pytest_helm_charts.utils import wait_for_objects_condition
 
 from kube import Kube
 from llmcharts import paths
-from llmcharts.invariants import pod_templates
+from llmcharts.pods import pod_templates
 from llmcharts.kindplan import Target
 
 MODE = os.environ.get("LLMCHARTS_E2E_CLUSTER", "kind")

@@ -19,7 +19,8 @@ from kind_fixtures import e2e_cluster, kube, kube_config  # noqa: F401 (fixtures
 import smoke
 from kube import PortForward, scheduled_condition
 from llmcharts import e2e, kindplan
-from llmcharts.invariants import gpu_resources, pod_templates
+from llmcharts.objects import gpu_resources
+from llmcharts.pods import pod_templates
 
 TARGETS = kindplan.targets(kindlib.MODE)
 pytestmark = pytest.mark.kind

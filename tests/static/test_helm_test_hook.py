@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from llmcharts import paths
-from llmcharts.invariants import dig
+from llmcharts.objects import dig
 
 VLLM = paths.CHARTS / "vllm"
 pytestmark = pytest.mark.skipif(not shutil.which("curl") or not shutil.which("sh"), reason="needs sh and curl")

@@ -6,7 +6,6 @@ import pytest
 
 import render_cache
 from llmcharts import invariants, paths
-from llmcharts.invariants import dig
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +103,7 @@ def _missing_standard_label(o):
 
 
 # Breaks built from a kserve-llm render (ci/full-values.yaml): a ClusterServingRuntime and two InferenceServices,
-# which the invariants see as the predictor pods KServe builds from them (invariants.kserve_pod_templates).
+# which the invariants see as the predictor pods KServe builds from them (pods.kserve_pod_templates).
 def on_kserve(fn):
     fn.chart = "kserve-llm"
     return fn
@@ -280,6 +279,12 @@ def _stack_backend_without_service(o):
 @on_stack
 def _stack_backend_on_a_missing_port(o):
     edit_gateway_config(o, lambda bs: next(b for b in bs if b["source"] == "vllm").update(portName="grpc"))
+
+
+@on_stack
+def _stack_kserve_backend_off_the_predictor_port(o):
+    # the <name>-predictor Service KServe creates (pods.predictor_service) listens on 80 only
+    edit_gateway_config(o, lambda bs: next(b for b in bs if b["source"] == "kserve-llm").update(port=8080))
 
 
 @on_stack

@@ -17,7 +17,8 @@ import pytest
 
 from llmcharts import fleet, kindplan, paths
 from llmcharts.check import check
-from llmcharts.invariants import gpu_resources, pod_templates
+from llmcharts.objects import gpu_resources
+from llmcharts.pods import pod_templates
 
 TARGETS = kindplan.all_targets()
 CT_CASES = [(overlay, ci) for overlay in kindplan.overlays().values()

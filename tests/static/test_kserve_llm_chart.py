@@ -5,7 +5,8 @@ import pytest
 
 import render_cache
 from llmcharts import discovery, invariants, paths
-from llmcharts.invariants import dig
+from llmcharts.objects import PodTemplate, dig, selector_matches
+from llmcharts.pods import pod_templates, predictor_service, predictor_services
 
 CHART = paths.CHARTS / "kserve-llm"
 PRESET = paths.VALUES / "kserve-llm" / "llama-3-8b-s3-vllm-runtime.yaml"
@@ -118,7 +119,7 @@ def test_production_defaults(helms):
 def test_merged_predictor_pod_is_what_kserve_builds(helms):
     """The harness's view of a predictor pod: runtime args first, then the InferenceService's; its resources."""
     objs = objects(helms, CHART / "ci" / "full-values.yaml")
-    pods = {p.owner["metadata"]["name"]: p for p in invariants.pod_templates(objs)}
+    pods = {p.owner["metadata"]["name"]: p for p in pod_templates(objs)}
     llama = pods["llama-70b"].spec["containers"][0]
     assert llama["name"] == "kserve-container"
     assert llama["args"][:2] == ["--model=/mnt/models", "--served-model-name={{.Name}}"]
@@ -128,6 +129,23 @@ def test_merged_predictor_pod_is_what_kserve_builds(helms):
     assert pods["llama-70b"].annotations["prometheus.kserve.io/port"] == "8080"
     assert not pods["llama-70b"].partial and pods["llama-70b"].spec["enableServiceLinks"] is False
     assert invariants.run_all(objs) == []
+
+
+def test_predictor_service_is_what_kserve_creates(helms):
+    """The <name>-predictor Service the invariants resolve gateway backends against and the local runner serves:
+    port 80 onto the kserve-container's first port, selecting the predictor pods."""
+    objs = objects(helms, CHART / "ci" / "full-values.yaml")
+    isvc = one(objs, "InferenceService", "llama-70b")
+    (pod,) = [p for p in pod_templates(objs) if p.owner is isvc]
+    svc = predictor_service(isvc, pod)
+    assert svc["metadata"] == {"name": "llama-70b-predictor", "namespace": isvc["metadata"]["namespace"]}
+    assert svc["spec"]["ports"] == [{"name": "http", "port": 80, "targetPort": 8080, "protocol": "TCP"}]
+    assert selector_matches(svc["spec"]["selector"], pod.labels)
+    bare = predictor_service(isvc, PodTemplate(isvc, "", {}, {"containers": [{"name": "kserve-container"}]}))
+    assert bare["spec"]["ports"][0]["targetPort"] == 8080 and bare["spec"]["ports"][0]["name"] == "llama-70b-predictor"
+    assert predictor_services(objs) == [predictor_service(i, p) for i, p in
+                                        ((o, next(q for q in pod_templates(objs) if q.owner is o))
+                                         for o in of_kind(objs, "InferenceService"))]
 
 
 def test_per_model_values_merge_over_the_top_level(helms):
@@ -208,7 +226,7 @@ def test_runtime_only_release(helms):
     objs = objects(helms, CHART / "ci" / "runtime-only-values.yaml")
     assert not of_kind(objs, "InferenceService")
     rt = one(objs, "ClusterServingRuntime", "vllm-openai")
-    (pod,) = [p for p in invariants.pod_templates(objs) if p.owner is rt]
+    (pod,) = [p for p in pod_templates(objs) if p.owner is rt]
     assert pod.partial and pod.is_engine, "checked alone: its pod fields come from the InferenceServices using it"
     assert invariants.run_all(objs) == []
 

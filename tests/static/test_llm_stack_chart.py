@@ -8,7 +8,8 @@ import pytest
 import render_cache
 from llmcharts import paths
 from llmcharts.check import judge
-from llmcharts.invariants import dig, pod_templates, selector_matches
+from llmcharts.objects import selector_matches
+from llmcharts.pods import pod_templates
 
 from conftest import STATS
 

@@ -12,7 +12,7 @@ import yaml
 
 from llmcharts import cli, discovery, modelcfg, paths, plan
 from llmcharts.check import check
-from llmcharts.invariants import pod_templates
+from llmcharts.pods import pod_templates
 
 sys.path.insert(0, str(paths.ROOT / "scripts"))
 import gen_schemas  # noqa: E402

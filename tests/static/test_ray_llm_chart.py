@@ -6,7 +6,6 @@ import yaml
 
 import render_cache
 from llmcharts import discovery, paths
-from llmcharts.invariants import dig
 
 CHART = paths.CHARTS / "ray-llm"
 CI = CHART / "ci"

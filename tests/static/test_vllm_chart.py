@@ -4,7 +4,6 @@ import pytest
 
 import render_cache
 from llmcharts import paths
-from llmcharts.invariants import dig
 
 VLLM = paths.CHARTS / "vllm"
 
