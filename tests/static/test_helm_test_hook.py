@@ -13,6 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import yaml
 
+import render_cache
 from llmcharts import paths
 from llmcharts.objects import dig
 
@@ -80,8 +81,7 @@ class FakeOpenAI:
 
 
 def hook_pod(helms, chart, values=(), set_values=None) -> dict:
-    r = helms["helm4"].template(chart, list(values), set_values=set_values)
-    assert r.ok, r.error
+    r = render_cache.render(helms["helm4"], chart, list(values), set_values=set_values)
     pods = [o for o in r.objects if o["kind"] == "Pod" and dig(o, "metadata", "annotations", "helm.sh/hook") == "test"]
     assert len(pods) == 1, [o["kind"] for o in r.objects]
     return pods[0]

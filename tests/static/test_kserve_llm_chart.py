@@ -5,36 +5,20 @@ import pytest
 
 import render_cache
 from llmcharts import discovery, invariants, paths
-from llmcharts.objects import PodTemplate, dig, selector_matches
+from llmcharts.objects import PodTemplate, dig, of_kind, selector_matches
 from llmcharts.pods import pod_templates, predictor_service, predictor_services
+from query import one
 
 CHART = paths.CHARTS / "kserve-llm"
 PRESET = paths.VALUES / "kserve-llm" / "llama-3-8b-s3-vllm-runtime.yaml"
 NAME_PLACEHOLDER = "{{.Name}}"
-
-
-def render(helms, *files, helm="helm4", release="kserve", **set_values):
-    return render_cache.render(helms[helm], CHART, files, release=release, set_values=set_values)
-
-
-def objects(helms, *files, **kw):
-    return render(helms, *files, **kw).objects
-
-
-def of_kind(objs, kind):
-    return [o for o in objs if o["kind"] == kind]
-
-
-def one(objs, kind, name=None):
-    found = [o for o in of_kind(objs, kind) if name is None or o["metadata"]["name"] == name]
-    assert len(found) == 1, (kind, name, [o["metadata"]["name"] for o in of_kind(objs, kind)])
-    return found[0]
+KSERVE = render_cache.Chart("kserve-llm", release="kserve")
+render, objects = KSERVE.render, KSERVE.objects
 
 
 def runtime(objs):
-    rts = of_kind(objs, "ServingRuntime") + of_kind(objs, "ClusterServingRuntime")
-    assert len(rts) == 1, rts
-    return rts[0]
+    (rt,) = of_kind(objs, "ServingRuntime", "ClusterServingRuntime")
+    return rt
 
 
 def runtime_container(objs):
