@@ -52,7 +52,8 @@ def contains(expected, actual) -> bool:
     return expected == actual or str(expected) == str(actual)
 
 
-def test_targets_exist():
+def test_targets_exist(e2e_cluster):
+    """Run against a cluster, the selection (LLMCHARTS_E2E_CLUSTER, _TARGETS, _CHARTS) leaves something to test."""
     assert TARGETS, f"no tests/kind/values target for LLMCHARTS_E2E_CLUSTER={kindlib.MODE}"
 
 
