@@ -12,7 +12,8 @@
 
 values.yaml decides which keys carry an inline description (a `# --` line above the key); the words come from the
 schema, so a hand edit of a `# --` comment is overwritten, and the drift test (tests/static/test_docs.py) fails until
-the generator has run. Other comments (`#` without `--`) are the chart's own notes and are left alone. A chart's
+the generator has run. A `# --` comment runs from its line down to the key. Other comments (`#` without `--`) are
+the chart's own notes on its defaults and are left alone (put a note above the `# --` line). A chart's
 schema (schemas/charts/<chart>.schema.yaml) may give a property that a shared piece defines a description of its
 own (see scripts/gen_schemas.py, description overlays).
 """
@@ -206,7 +207,7 @@ def readme_text(chart: str, current: str, chart_rows: list[Row]) -> str:
 
 # ----------------------------------------------------------------- values.yaml `# --` comments
 
-KEY_LINE = re.compile(r"^(\s*)(-\s+)?([A-Za-z0-9_.-]+|\"[^\"]+\"):(\s|$)")
+KEY_LINE = re.compile(r"^(\s*)(-\s+)?([A-Za-z0-9_./-]+|\"[^\"]+\"):(\s|$)")
 
 
 def values_text(current: str, chart_rows: list[Row]) -> tuple[str, list[str]]:
@@ -241,7 +242,8 @@ def values_text(current: str, chart_rows: list[Row]) -> tuple[str, list[str]]:
                 out += lines[i:block_end + 1]
             else:
                 pad = m.group(1)
-                wrapped = textwrap.wrap(text, WIDTH - len(pad) - len("# -- "), break_long_words=False, break_on_hyphens=False)
+                wrapped = textwrap.wrap(text, WIDTH - len(pad) - len("# -- "), break_long_words=False,
+                                        break_on_hyphens=False)
                 out += [f"{pad}# -- {wrapped[0]}"] + [f"{pad}# {w}" for w in wrapped[1:]]
             i = block_end + 1
             continue

@@ -83,7 +83,9 @@ def chart_copy(tmp_path, monkeypatch):
 
 def test_check_fails_on_a_hand_edited_table(chart_copy, capsys):
     readme = chart_copy / "vllm" / "README.md"
-    readme.write_text(readme.read_text().replace("| `replicaCount` | integer | `1` |", "| `replicaCount` | integer | `2` |"))
+    row = "| `replicaCount` | integer | `1` |"
+    assert row in readme.read_text()
+    readme.write_text(readme.read_text().replace(row, "| `replicaCount` | integer | `2` |"))
     assert gen_docs.main(["--check"]) == 1
     assert "charts/vllm/README.md" in capsys.readouterr().err
 
@@ -123,7 +125,8 @@ def test_description_overlays_change_words_only(tmp_path):
     base = {"type": "object", "$merge": ["../piece.schema.yaml"]}
     chart.write_text(yaml.safe_dump({**base, "properties": {
         "probes": {"properties": {"port": {"description": "The serving port."}}},
-        "startup": {"$ref": "../piece.schema.yaml#/$defs/probe", "properties": {"path": {"description": "/health."}}}}}))
+        "startup": {"$ref": "../piece.schema.yaml#/$defs/probe",
+                    "properties": {"path": {"description": "/health."}}}}}))
     built = gen_schemas.build(chart)["properties"]
     assert built["probes"] == {"description": "Probes.", "type": "object", "additionalProperties": False,
                                "properties": {"port": {"type": "integer", "description": "The serving port."}}}
