@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The CRDs our charts render (KServe, KubeRay, LeaderWorkerSet, Gateway API Inference Extension, prometheus-operator,
+# The CRDs our charts render (KServe, KubeRay, LeaderWorkerSet, Gateway API Inference Extension, Gateway API HTTPRoute, prometheus-operator,
 # KEDA), pinned to upstream release tags and verified by sha256, so a machine with nothing but the repository gets
 # exactly what the harness validates against.
 #
@@ -31,6 +31,7 @@ crds/inference.networking.x-k8s.io/inference.networking.x-k8s.io_inferencepools.
 crds/monitoring.coreos.com/monitoring.coreos.com_servicemonitors.yaml|prometheus-operator/prometheus-operator|v0.93.0|example/prometheus-operator-crd/monitoring.coreos.com_servicemonitors.yaml|a99047972c9dd7679ce2050b9968e8a08773492e671b3e17abd476d42aa78a32
 crds/monitoring.coreos.com/monitoring.coreos.com_podmonitors.yaml|prometheus-operator/prometheus-operator|v0.93.0|example/prometheus-operator-crd/monitoring.coreos.com_podmonitors.yaml|45a93443daa687d3654f7e9631909ff7edcdf3ec09c5e60251b74aa2722aee5d
 crds/keda.sh/keda.sh_scaledobjects.yaml|kedacore/keda|v2.20.2|config/crd/bases/keda.sh_scaledobjects.yaml|af35555862a83933b074af14ad439c4b4ceabaf4daa3e9338e9b23e36d308d80
+crds/gateway.networking.k8s.io/gateway.networking.k8s.io_httproutes.yaml|kubernetes-sigs/gateway-api|v1.6.1|config/crd/standard/gateway.networking.k8s.io_httproutes.yaml|a424a0d6c953b162e71d1d97bb7e75012d8f1ac264e7274f2763d1b96ab39852
 crds-compat/serving.kserve.io@v0.15.2/serving.kserve.io_servingruntimes.yaml|kserve/kserve|v0.15.2|config/crd/full/serving.kserve.io_servingruntimes.yaml|361eb7b56c3335e114cec9edc22ca1b40029cf0d487dad5a366baccaf3c66cd6
 crds-compat/serving.kserve.io@v0.15.2/serving.kserve.io_clusterservingruntimes.yaml|kserve/kserve|v0.15.2|config/crd/full/serving.kserve.io_clusterservingruntimes.yaml|2f81f42bcc4949664e1d983712a9f16d60f8befe45a1993a934d4b952ad7f2b3
 crds-compat/serving.kserve.io@v0.15.2/serving.kserve.io_inferenceservices.yaml|kserve/kserve|v0.15.2|config/crd/full/serving.kserve.io_inferenceservices.yaml|43bcb3aef9c6308135ef122f48800230058b710eae98c26ff03da29940525e4e

@@ -29,6 +29,9 @@ def _load_engine():
     prompt_toolkit: 0.15 s, more than a whole `llmcharts check` of a chart without custom resources), so the
     extension is loaded on its own; the package import is the fallback."""
     spec = importlib.util.find_spec("cel")
+    if spec is None:
+        raise ImportError("the CEL engine (PyPI common-expression-language, pinned in requirements.lock) is not "
+                          "installed in this environment: run scripts/bootstrap")
     for path in sorted(Path(p) for loc in (spec.submodule_search_locations or []) for p in Path(loc).glob("cel.*")):
         if path.name.endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES)):
             ext = importlib.util.spec_from_file_location("cel.cel", path)

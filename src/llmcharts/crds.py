@@ -149,7 +149,9 @@ def from_dirs(dirs: list[Path]) -> Catalog:
     cat = Catalog(", ".join(str(d) for d in dirs))
     for d in dirs:
         files = sorted(d.rglob("*.y*ml"))
-        stamp = hashlib.sha256(repr([(str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files]).encode())
+        # The format version is part of the key: an index pickled by an older harness is never read back.
+        stamp = hashlib.sha256(repr(("CRDSchema-v2", [(str(f), f.stat().st_size, f.stat().st_mtime_ns)
+                                                      for f in files])).encode())
         cache = paths.CACHE / "crd-index" / f"{stamp.hexdigest()[:32]}.pickle"
         if cache.exists():
             entries = pickle.loads(cache.read_bytes())

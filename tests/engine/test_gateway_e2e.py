@@ -242,10 +242,12 @@ def test_routing_policy_has_an_effect(stack):
 # ------------------------------------------------------------------ replicas going away
 
 class Load:
-    """Steady traffic through the gateway from a few threads; every request's start, end and outcome."""
+    """Steady traffic through the gateway from a few threads, each pausing between requests (a steady stream, not
+    saturation: on 2 cores a saturated engine starves the replica being started); every request's start, end and
+    outcome."""
 
-    def __init__(self, client, threads: int = 2, max_tokens: int = 8):
-        self.client, self.max_tokens = client, max_tokens
+    def __init__(self, client, threads: int = 2, max_tokens: int = 8, pause: float = 0.3):
+        self.client, self.max_tokens, self.pause = client, max_tokens, pause
         self.stop = threading.Event()
         self.results: list[tuple[float, float, str]] = []
         self.threads = [threading.Thread(target=self._run, args=(i,), daemon=True) for i in range(threads)]
@@ -261,6 +263,7 @@ class Load:
                 outcome = repr(e)[:200]
             self.results.append((t0, time.monotonic(), outcome))
             k += 1
+            self.stop.wait(self.pause)
 
     def __enter__(self):
         for t in self.threads:
@@ -307,7 +310,7 @@ def test_sigkill_of_one_replica_fails_only_its_inflight_requests(stack):
     victim, survivor = engine_pods(stack)
     engine = next(c for c in victim.containers if c.name == "vllm")
     victim_url = f"http://{victim.ip}:8000"
-    with Load(stack["client"], threads=4, max_tokens=32) as load:
+    with Load(stack["client"], threads=3, max_tokens=32) as load:
         time.sleep(5)
         t_kill = time.monotonic()
         engine.send(signal.SIGKILL)
@@ -330,5 +333,5 @@ def test_sigkill_of_one_replica_fails_only_its_inflight_requests(stack):
     STATS["gateway SIGKILL: requests"] = len(load.results)
     STATS["gateway SIGKILL: failed (in flight on the killed replica)"] = len(failed)
     assert not late, f"{len(late)} requests started after the kill failed: {late[:3]}"
-    assert len(failed) <= 4, failed
+    assert len(failed) <= 3, failed
     assert sum(1 for r in load.results if r[0] > t_kill and r[2] == "ok") >= 10, "the survivor did not carry the load"

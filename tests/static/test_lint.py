@@ -65,18 +65,6 @@ def test_chart_yaml_matches_ct_schema(chart):
     yamale.validate(schema, data, strict=True)
 
 
-def test_library_helpers_are_documented_and_namespaced():
-    """Every helper in llm-common is named llm-common.<area>.<name> and has a comment block above it."""
-    for tpl in sorted((paths.CHARTS / "llm-common" / "templates").glob("_*.tpl")):
-        text = tpl.read_text()
-        for m in re.finditer(r'{{-? define "([^"]+)" -?}}', text):
-            name = m.group(1)
-            assert re.fullmatch(r"llm-common\.[a-zA-Z]+(\.[a-zA-Z]+)?", name), f"{tpl.name}: helper {name} is not llm-common.<area>.<name>"
-            before = text[: m.start()].rstrip()
-            assert before.endswith("*/}}") or name.split(".")[-1] in ("volumeMount", "containerSecurityContext", "terminationGracePeriodSeconds"), \
-                f"{tpl.name}: helper {name} has no doc comment"
-
-
 def test_every_template_file_holds_one_kind():
     for chart in discovery.app_charts():
         for tpl in (chart / "templates").glob("*.yaml"):

@@ -6,7 +6,7 @@ import pytest
 
 import query
 import render_cache
-from llmcharts import paths
+from llmcharts import paths, validate
 from llmcharts.objects import selector_matches
 from llmcharts.pods import pod_templates
 
@@ -171,6 +171,8 @@ def test_httproute_in_front_of_the_gateway(helms):
     assert rule["timeouts"]["request"] == "1800s"
     assert rule["matches"][0]["path"] == {"type": "PathPrefix", "value": "/v1"}
     assert set(route["metadata"]["labels"]) >= {"app.kubernetes.io/name", "app.kubernetes.io/instance"}
+    (rep,) = validate.validate_objects([route], paths.K8S_VERSIONS)  # Gateway API's HTTPRoute schema and CEL rules
+    assert rep.validated_against and not rep.errors, rep.errors
 
 
 def test_ingress_in_front_of_the_gateway(helms):

@@ -44,8 +44,8 @@ def test_helm_includes_the_same_table(helms, helm_name, tmp_path):
                                       "  - name: llm-common\n    version: 0.1.0\n")
     (chart / "templates" / "cm.yaml").write_text(
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: gpus\ndata:\n"
-        "  table: {{ include \"llm-common.gpus.table\" . | fromYaml | toJson | quote }}\n"
-        "  l4: {{ (get (include \"llm-common.gpus.table\" . | fromYaml) \"NVIDIA-L4\").memoryMiB | quote }}\n")
+        "  table: {{ include \"llm-common.gpus.table\" (dict \"context\" .) | fromYaml | toJson | quote }}\n"
+        "  l4: {{ (get (include \"llm-common.gpus.table\" (dict \"context\" .) | fromYaml) \"NVIDIA-L4\").memoryMiB | quote }}\n")
     r = render_cache.render(helms[helm_name], chart)
     data = r.objects[0]["data"]
     assert yaml.safe_load(data["table"]) == plan.gpu_table()

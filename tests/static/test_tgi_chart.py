@@ -200,7 +200,7 @@ def test_local_model_path_needs_no_writable_cache(helms):
     ({"engine.maxInputTokens": 8192, "engine.maxTotalTokens": 8192},
      "engine.maxTotalTokens (8192) must be greater than engine.maxInputTokens (8192)"),
     ({"engine.quantize": "gptq", "engine.dtype": "bfloat16"}, "TGI refuses --dtype with --quantize"),
-    ({"extraArgs": ["--max-input-length=1024"]}, "--max-input-length is rendered from engine.maxInputTokens"),
+    ({"extraArgs": ["--max-input-length=1024"]}, "--max-input-length is rendered by the chart from engine.maxInputTokens"),
 ])
 def test_rules_say_what_to_change(helms, set_values, expected):
     assert expected in render_error(helms, MINIMAL, **set_values)

@@ -11,9 +11,20 @@ engine flags, GPUs, scheduling).
 
 {{/*
 kserve-llm.runtimeName: the (Cluster)ServingRuntime's name (runtime.name, else the release fullname).
+Usage: {{ include "kserve-llm.runtimeName" . }}
 */}}
 {{- define "kserve-llm.runtimeName" -}}
-{{- .Values.runtime.name | default (include "llm-common.names.fullname" .) -}}
+{{- .Values.runtime.name | default (include "llm-common.names.fullname" (dict "context" .)) -}}
+{{- end -}}
+
+{{/*
+kserve-llm.predictorName: the name KServe gives an InferenceService's predictor in RawDeployment/Standard mode,
+"<name>-predictor" (pkg/constants PredictorServiceName, v0.15-v0.20): its Service, and its Deployment, whose pods'
+names start with it.
+Usage: {{ include "kserve-llm.predictorName" $item.name }}
+*/}}
+{{- define "kserve-llm.predictorName" -}}
+{{- printf "%s-predictor" . -}}
 {{- end -}}
 
 {{/*
@@ -21,6 +32,7 @@ kserve-llm.runtimeFlags: [flag, value, kind, field] for llm-common.args.flags: t
 shared by every InferenceService. The weights are where KServe's storage initializer puts them (/mnt/models), and
 the served model name is KServe's literal {{.Name}} placeholder, which the controller replaces with the
 InferenceService name when it builds the pod (so clients send the InferenceService name as "model").
+Usage: {{- $flags := include "kserve-llm.runtimeFlags" . | fromJsonArray -}}
 */}}
 {{- define "kserve-llm.runtimeFlags" -}}
 {{- $flags := list
@@ -37,6 +49,7 @@ InferenceService name when it builds the pod (so clients send the InferenceServi
 {{/*
 kserve-llm.huggingfaceFlags: the flags KServe's huggingfaceserver owns or this chart renders for it (--model_name is
 {{.Name}} in KServe's runtime; the weights come from storageUri, not --model_id).
+Usage: {{- $flags := include "kserve-llm.huggingfaceFlags" . | fromJsonArray -}}
 */}}
 {{- define "kserve-llm.huggingfaceFlags" -}}
 {{- $flags := list
@@ -49,44 +62,41 @@ kserve-llm.huggingfaceFlags: the flags KServe's huggingfaceserver owns or this c
 {{- end -}}
 
 {{/*
-kserve-llm.engineFlags: the per-model vLLM flags of one InferenceService, from its (merged) engine values.
-Takes a context whose .Values are that InferenceService's values (see kserve-llm.itemValues).
+kserve-llm.runtimeContext: fills .out with the context of what every InferenceService shares through its runtime
+(llm-common.context.component): the top-level values, with the runtime's /dev/shm resolved (on unless shm.enabled is
+false: the runtime is shared, so it cannot size /dev/shm by one model's GPU count) and, for KServe's huggingfaceserver
+(huggingface.enabled), its health routes as the probe paths.
+Usage: {{- $rt := dict -}}{{- include "kserve-llm.runtimeContext" (dict "context" . "out" $rt) -}}
 */}}
-{{- define "kserve-llm.engineFlags" -}}
-{{- $flags := include "llm-common.vllm.engineFlags" (dict "engine" .Values.engine) | fromJsonArray -}}
-{{- $flags = append $flags (list "trust-remote-code" .Values.engine.trustRemoteCode "flag" "engine.trustRemoteCode") -}}
-{{- toJson $flags -}}
+{{- define "kserve-llm.runtimeContext" -}}
+{{- $v := .context.Values -}}
+{{- $own := dict "shm" (dict "enabled" (or (kindIs "invalid" $v.shm.enabled) $v.shm.enabled) "sizeLimit" $v.shm.sizeLimit) -}}
+{{- if $v.huggingface.enabled -}}
+{{- $p := $v.huggingface.probePaths -}}
+{{- $_ := set $own "probes" (mergeOverwrite (deepCopy $v.probes) (dict "startup" (dict "path" $p.startup) "readiness" (dict "path" $p.readiness) "liveness" (dict "path" $p.liveness))) -}}
+{{- end -}}
+{{- include "llm-common.context.component" (dict "context" .context "values" $own "shared" (keys $v) "out" .out) -}}
 {{- end -}}
 
 {{/*
-kserve-llm.itemValues: the values one InferenceService renders with: the top-level values with the item's
-accelerator, resources, engine, nodeSelector, tolerations and affinity merged over them (maps key by key, the item
-winning; lists replaced). Helm defines return text, so the result is set on .out as "values" and "context" (a
-context for llm-common helpers that read .Values).
-Usage: {{- $out := dict }}{{- include "kserve-llm.itemValues" (dict "root" $ "item" $item "out" $out) }}
+kserve-llm.itemContext: fills .out with the context of one InferenceService (llm-common.context.component): the
+runtime's (kserve-llm.runtimeContext) with the item's accelerator, resources, engine, nodeSelector, tolerations and
+affinity merged over it (maps key by key, the item winning; lists replaced), and the item's own extraArgs. Errors name
+those values under "inferenceServices[<index>].", the others as the top level's.
+Usage: {{- $ctx := dict -}}{{- include "kserve-llm.itemContext" (dict "context" $rt "item" $item "index" $i "out" $ctx) -}}
 */}}
-{{- define "kserve-llm.itemValues" -}}
-{{- $root := .root -}}
-{{- $over := deepCopy (pick .item "accelerator" "resources" "engine" "nodeSelector" "tolerations" "affinity") -}}
-{{- $v := mergeOverwrite (deepCopy $root.Values) $over -}}
-{{- /* The runtime mounts /dev/shm unless shm.enabled is false; every pod of every InferenceService gets it. */ -}}
-{{- $_ := set $v "shm" (merge (dict "enabled" (include "kserve-llm.shmEnabled" $root | eq "true")) (deepCopy $root.Values.shm)) -}}
-{{- $_ := set .out "values" $v -}}
-{{- $_ := set .out "context" (dict "Values" $v "Chart" $root.Chart "Release" $root.Release "Capabilities" $root.Capabilities "Template" $root.Template) -}}
-{{- end -}}
-
-{{/*
-kserve-llm.shmEnabled: "true" when the runtime mounts a memory-backed /dev/shm: unless shm.enabled is false (null
-counts as on: the runtime is shared, so it cannot size /dev/shm by one model's GPU count).
-*/}}
-{{- define "kserve-llm.shmEnabled" -}}
-{{- if or (kindIs "invalid" .Values.shm.enabled) .Values.shm.enabled -}}true{{- end -}}
+{{- define "kserve-llm.itemContext" -}}
+{{- $own := pick .item "accelerator" "resources" "engine" "nodeSelector" "tolerations" "affinity" -}}
+{{- $_ := set $own "extraArgs" (.item.extraArgs | default list) -}}
+{{- include "llm-common.context.component" (dict "context" .context "values" $own "fieldPrefix" (printf "inferenceServices[%d]." (int .index))
+      "shared" (without (keys .context.Values) "extraArgs") "out" .out) -}}
 {{- end -}}
 
 {{/*
 kserve-llm.itemRuntime: "format runtime" of one InferenceService: the model format and runtime it names, else this
 chart's (or, with huggingface.enabled, KServe's huggingfaceserver). The runtime is "" when the item names a format
 no rendered runtime serves and no runtime of its own.
+Usage: {{- $fr := splitList " " (include "kserve-llm.itemRuntime" (dict "root" . "item" $item)) -}}
 */}}
 {{- define "kserve-llm.itemRuntime" -}}
 {{- $root := .root -}}
@@ -102,14 +112,13 @@ no rendered runtime serves and no runtime of its own.
 
 {{/*
 kserve-llm.validateItem: the rules for one InferenceService, each failing with the field to change.
+Parameters: root (the chart's context), index, item, context (its kserve-llm.itemContext)
+Usage: {{- include "kserve-llm.validateItem" (dict "root" . "index" $i "item" $item "context" $ctx) -}}
 */}}
 {{- define "kserve-llm.validateItem" -}}
 {{- $root := .root -}}
 {{- $i := .index -}}
 {{- $item := .item -}}
-{{- $v := .values -}}
-{{- $ctx := .context -}}
-{{- $where := printf "inferenceServices[%d] (%s)" $i $item.name -}}
 {{- /* format and runtime: KServe refuses a runtime that does not list the format, and finds none for an unknown format */ -}}
 {{- $fr := splitList " " (include "kserve-llm.itemRuntime" .) -}}
 {{- $format := index $fr 0 -}}
@@ -120,16 +129,9 @@ kserve-llm.validateItem: the rules for one InferenceService, each failing with t
 {{- if and (not $root.Values.huggingface.enabled) (eq $runtime (include "kserve-llm.runtimeName" $root)) (ne $format $root.Values.runtime.modelFormat.name) -}}
 {{- fail (printf "inferenceServices[%d].modelFormat: runtime %s serves only model format %q, not %q: remove inferenceServices[%d].modelFormat or name another runtime" $i $runtime $root.Values.runtime.modelFormat.name $format $i) -}}
 {{- end -}}
-{{- /* GPUs = tensor x pipeline parallel, as in the vllm chart */ -}}
-{{- $e := $v.engine -}}
-{{- $gpus := include "llm-common.accelerator.count" $v.accelerator | int -}}
-{{- $need := mul (int $e.tensorParallelSize) (int $e.pipelineParallelSize) -}}
-{{- if and (gt $gpus 0) (ne $gpus (int $need)) -}}
-{{- fail (printf "%s: accelerator.count (%d) must equal engine.tensorParallelSize (%d) x engine.pipelineParallelSize (%d) = %d: set inferenceServices[%d].accelerator.count: %d, or change the parallel sizes" $where $gpus (int $e.tensorParallelSize) (int $e.pipelineParallelSize) (int $need) $i (int $need)) -}}
-{{- end -}}
-{{- if and (eq $gpus 0) (gt (int $need) 1) -}}
-{{- fail (printf "%s: engine.tensorParallelSize x engine.pipelineParallelSize = %d with accelerator.type=cpu; CPU pods serve one replica per pod: set both to 1" $where (int $need)) -}}
-{{- end -}}
+{{- /* GPUs = tensor x pipeline parallel, and the runtime's memory-backed /dev/shm below each pod's memory limit */ -}}
+{{- include "llm-common.vllm.validateGpus" (dict "context" .context) -}}
+{{- include "llm-common.shm.validate" (dict "context" .context) -}}
 {{- /* replicas and scaling */ -}}
 {{- $min := int ($item.minReplicas | default 1) -}}
 {{- $max := int ($item.maxReplicas | default $min) -}}
@@ -148,23 +150,11 @@ kserve-llm.validateItem: the rules for one InferenceService, each failing with t
 {{- if and (not (kindIs "invalid" $item.scaleTarget)) (not $item.scaleMetric) -}}
 {{- fail (printf "inferenceServices[%d].scaleTarget is set without inferenceServices[%d].scaleMetric (cpu or memory)" $i $i) -}}
 {{- end -}}
-{{- /* the runtime's memory-backed /dev/shm counts against each pod's memory limit */ -}}
-{{- if $v.shm.enabled -}}
-{{- $limit := (($v.resources | default dict).limits | default dict).memory -}}
-{{- if not $limit -}}
-{{- fail (printf "%s: resources.limits.memory is required: the runtime's memory-backed /dev/shm (shm.sizeLimit %s) counts against it; set resources.limits.memory (or inferenceServices[%d].resources.limits.memory)" $where (toString $v.shm.sizeLimit) $i) -}}
-{{- end -}}
-{{- $size := include "llm-common.quantity.bytes" (dict "value" $v.shm.sizeLimit "field" "shm.sizeLimit") | float64 -}}
-{{- $limitBytes := include "llm-common.quantity.bytes" (dict "value" $limit "field" (printf "inferenceServices[%d].resources.limits.memory" $i)) | float64 -}}
-{{- if ge $size $limitBytes -}}
-{{- fail (printf "%s: resources.limits.memory (%s) must be larger than shm.sizeLimit (%s): the runtime's /dev/shm is memory-backed and counts against the limit; raise inferenceServices[%d].resources.limits.memory or lower shm.sizeLimit" $where (toString $limit) (toString $v.shm.sizeLimit) $i) -}}
-{{- end -}}
-{{- end -}}
-{{- include "llm-common.shm.validate" $ctx -}}
 {{- end -}}
 
 {{/*
 kserve-llm.validate: cross-field rules that a schema cannot express. Each failure names the value to change.
+Usage: {{- include "kserve-llm.validate" . -}}
 */}}
 {{- define "kserve-llm.validate" -}}
 {{- $root := . -}}
@@ -172,9 +162,7 @@ kserve-llm.validate: cross-field rules that a schema cannot express. Each failur
 {{- if and $hf .Values.apiKey.secretName -}}
 {{- fail "apiKey.secretName: KServe's huggingfaceserver does not check an API key (VLLM_API_KEY applies to this chart's vLLM runtime only); remove apiKey.secretName or set huggingface.enabled: false" -}}
 {{- end -}}
-{{- if and .Values.apiKey.secretName (not .Values.apiKey.secretKey) -}}
-{{- fail "apiKey.secretKey is required when apiKey.secretName is set" -}}
-{{- end -}}
+{{- $_ := include "llm-common.env.apiKeyRef" (dict "context" .) -}}
 {{- if and .Values.storage.credentialsSecret (not .Values.serviceAccount.create) -}}
 {{- fail "storage.credentialsSecret: the chart lists the Secret on the ServiceAccount it creates; set serviceAccount.create: true, or remove storage.credentialsSecret and list the Secret on your own ServiceAccount (serviceAccount.name)" -}}
 {{- end -}}
@@ -184,26 +172,25 @@ kserve-llm.validate: cross-field rules that a schema cannot express. Each failur
 {{- fail (printf "runtime.modelFormat.name: %q is a format of KServe's built-in runtimes (kserve-huggingfaceserver, kserve-vllmserver); with the same autoSelect priority KServe's webhook refuses one of the two runtimes. Use a name of our own such as llm-charts-vllm (the default)" $format) -}}
 {{- end -}}
 {{- end -}}
+{{- $rt := dict -}}
+{{- include "kserve-llm.runtimeContext" (dict "context" . "out" $rt) -}}
 {{- $names := dict -}}
 {{- range $i, $item := .Values.inferenceServices -}}
 {{- if hasKey $names $item.name -}}
 {{- fail (printf "inferenceServices[%d].name: %q is already used by inferenceServices[%d]; InferenceService names must be unique" $i $item.name (get $names $item.name)) -}}
 {{- end -}}
 {{- $_ := set $names $item.name $i -}}
-{{- $out := dict -}}
-{{- include "kserve-llm.itemValues" (dict "root" $root "item" $item "out" $out) -}}
-{{- include "kserve-llm.validateItem" (dict "root" $root "index" $i "item" $item "values" $out.values "context" $out.context) -}}
+{{- $ctx := dict -}}
+{{- include "kserve-llm.itemContext" (dict "context" $rt "item" $item "index" $i "out" $ctx) -}}
+{{- include "kserve-llm.validateItem" (dict "root" $root "index" $i "item" $item "context" $ctx) -}}
 {{- end -}}
 {{- $l := .Values.llmInferenceService -}}
 {{- if $l.enabled -}}
 {{- if not $l.storageUri -}}
 {{- fail "llmInferenceService.storageUri is required when llmInferenceService.enabled (hf://<org>/<repo>, s3://..., pvc://<claim>/<path>)" -}}
 {{- end -}}
-{{- $gpus := include "llm-common.accelerator.count" .Values.accelerator | int -}}
-{{- $e := .Values.engine -}}
-{{- if and (gt $gpus 0) (ne $gpus (mul (int $e.tensorParallelSize) (int $e.pipelineParallelSize) | int)) -}}
-{{- fail (printf "accelerator.count (%d) must equal engine.tensorParallelSize (%d) x engine.pipelineParallelSize (%d) for llmInferenceService (its parallelism comes from engine)" $gpus (int $e.tensorParallelSize) (int $e.pipelineParallelSize)) -}}
-{{- end -}}
+{{- /* its parallelism comes from engine, its GPUs from accelerator */ -}}
+{{- include "llm-common.vllm.validateGpus" (dict "context" .) -}}
 {{- end -}}
 {{- end -}}
 
@@ -213,13 +200,14 @@ umbrella calls it with (index .Subcharts "kserve-llm")), in the shape llm-stack.
 InferenceService is served as its own name ({{.Name}}) by the pods behind the Service KServe creates for it,
 <name>-predictor (RawDeployment/Standard); every ready predictor pod is a worker. KServe's huggingfaceserver serves
 the OpenAI routes under /openai (its KSERVE_OPENAI_ROUTE_PREFIX default), hence the path prefix.
+Usage: {{- $backends := include "kserve-llm.gatewayBackends" (index .Subcharts "kserve-llm") | fromJsonArray -}}
 */}}
 {{- define "kserve-llm.gatewayBackends" -}}
 {{- $out := list -}}
-{{- $key := ternary (dict "secretName" .Values.apiKey.secretName "secretKey" .Values.apiKey.secretKey) nil (not (empty .Values.apiKey.secretName)) -}}
+{{- $key := include "llm-common.env.apiKeyRef" (dict "context" .) | fromJson | default nil -}}
 {{- range $i, $s := .Values.inferenceServices -}}
 {{- $out = append $out (dict "names" (list (dict "name" $s.name "field" (printf "inferenceServices[%d].name" $i)))
-      "discovery" "endpoints" "service" (printf "%s-predictor" $s.name) "namespace" (include "llm-common.names.namespace" $)
+      "discovery" "endpoints" "service" (include "kserve-llm.predictorName" $s.name) "namespace" (include "llm-common.names.namespace" (dict "context" $))
       "port" 80 "portName" "" "pathPrefix" (ternary "/openai" "" (not (empty $.Values.huggingface.enabled))) "apiKey" $key) -}}
 {{- end -}}
 {{- toJson $out -}}

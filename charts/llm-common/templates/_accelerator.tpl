@@ -11,52 +11,53 @@ Values read (see schemas/accelerator.schema.yaml):
 
 {{/*
 llm-common.accelerator.resourceName: "nvidia.com/gpu", "amd.com/gpu", or "" for cpu.
-Usage: {{ include "llm-common.accelerator.resourceName" .Values.accelerator }}
+Usage: {{ include "llm-common.accelerator.resourceName" (dict "context" .) }}
 */}}
 {{- define "llm-common.accelerator.resourceName" -}}
-{{- $type := .type | default "nvidia" -}}
+{{- $type := (.context.Values.accelerator | default dict).type | default "nvidia" -}}
 {{- if eq $type "nvidia" -}}nvidia.com/gpu
 {{- else if eq $type "amd" -}}amd.com/gpu
 {{- else if eq $type "cpu" -}}
 {{- else -}}
-{{- fail (printf "accelerator.type: %q is not supported; allowed: nvidia, amd, cpu" $type) -}}
+{{- fail (printf "%s: %q is not supported; allowed: nvidia, amd, cpu" (include "llm-common.context.field" (dict "context" .context "field" "accelerator.type")) $type) -}}
 {{- end -}}
 {{- end -}}
 
 {{/*
 llm-common.accelerator.count: GPUs per pod as an integer string ("0" for cpu).
-Usage: {{ include "llm-common.accelerator.count" .Values.accelerator | int }}
+Usage: {{ include "llm-common.accelerator.count" (dict "context" .) | int }}
 */}}
 {{- define "llm-common.accelerator.count" -}}
-{{- if include "llm-common.accelerator.resourceName" . -}}
-{{- $n := int (.count | default 0) -}}
+{{- $acc := .context.Values.accelerator | default dict -}}
+{{- if include "llm-common.accelerator.resourceName" (dict "context" .context) -}}
+{{- $n := int ($acc.count | default 0) -}}
 {{- if lt $n 1 -}}
-{{- fail (printf "accelerator.count: %d GPUs with accelerator.type=%s; set at least 1, or accelerator.type: cpu" $n .type) -}}
+{{- $type := include "llm-common.context.field" (dict "context" .context "field" "accelerator.type") -}}
+{{- fail (printf "%s: %d GPUs with %s=%s; set at least 1, or %s: cpu" (include "llm-common.context.field" (dict "context" .context "field" "accelerator.count")) $n $type $acc.type $type) -}}
 {{- end -}}
 {{- $n -}}
 {{- else -}}0{{- end -}}
 {{- end -}}
 
 {{/*
-llm-common.accelerator.resources: the container's resources with the GPUs added to requests and limits.
+llm-common.accelerator.resources: .Values.resources with the GPUs of .Values.accelerator added to requests and limits.
 Extended resources must have request = limit; the chart sets both from accelerator.count so they cannot drift,
 and refuses GPU keys written into resources by hand.
-Usage: resources: {{- include "llm-common.accelerator.resources" (dict "resources" .Values.resources "accelerator" .Values.accelerator) | nindent 12 }}
-Optional "field" names the resources value in error messages (default "resources"), e.g. "worker.resources".
+Usage: resources: {{- include "llm-common.accelerator.resources" (dict "context" .) | nindent 12 }}
 */}}
 {{- define "llm-common.accelerator.resources" -}}
-{{- $field := .field | default "resources" -}}
-{{- $res := deepCopy (.resources | default dict) -}}
-{{- $gpu := include "llm-common.accelerator.resourceName" .accelerator -}}
+{{- $ctx := .context -}}
+{{- $res := deepCopy ($ctx.Values.resources | default dict) -}}
+{{- $gpu := include "llm-common.accelerator.resourceName" (dict "context" .context) -}}
 {{- range $section := list "requests" "limits" -}}
 {{- range $k, $_ := (get $res $section | default dict) -}}
 {{- if or (hasSuffix "/gpu" $k) (hasPrefix "nvidia.com/" $k) (hasPrefix "amd.com/" $k) -}}
-{{- fail (printf "%s.%s.%s: do not set GPUs in resources; set accelerator.count (requests and limits are both derived from it)" $field $section $k) -}}
+{{- fail (printf "%s.%s: do not set GPUs in resources; set %s (requests and limits are both derived from it)" (include "llm-common.context.field" (dict "context" $ctx "field" (printf "resources.%s" $section))) $k (include "llm-common.context.field" (dict "context" $ctx "field" "accelerator.count"))) -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}
 {{- if $gpu -}}
-{{- $n := include "llm-common.accelerator.count" .accelerator | int -}}
+{{- $n := include "llm-common.accelerator.count" (dict "context" .context) | int -}}
 {{- $_ := set $res "requests" (merge (dict $gpu $n) ($res.requests | default dict)) -}}
 {{- $_ := set $res "limits" (merge (dict $gpu $n) ($res.limits | default dict)) -}}
 {{- end -}}
@@ -66,15 +67,16 @@ Optional "field" names the resources value in error messages (default "resources
 {{/*
 llm-common.accelerator.tolerations: the GPU taint toleration (for GPU pods), then global.tolerations and
 .Values.tolerations. Renders a "tolerations:" key, or nothing when the list is empty.
-Usage: {{- include "llm-common.accelerator.tolerations" . | nindent 6 }}
+Usage: {{- include "llm-common.accelerator.tolerations" (dict "context" .) | nindent 6 }}
 */}}
 {{- define "llm-common.accelerator.tolerations" -}}
+{{- $v := .context.Values -}}
 {{- $list := list -}}
-{{- $gpu := include "llm-common.accelerator.resourceName" .Values.accelerator -}}
-{{- if and $gpu (ne false .Values.accelerator.tolerateTaint) -}}
+{{- $gpu := include "llm-common.accelerator.resourceName" (dict "context" .context) -}}
+{{- if and $gpu (ne false $v.accelerator.tolerateTaint) -}}
 {{- $list = append $list (dict "key" $gpu "operator" "Exists" "effect" "NoSchedule") -}}
 {{- end -}}
-{{- $list = concat $list ((.Values.global | default dict).tolerations | default list) (.Values.tolerations | default list) -}}
+{{- $list = concat $list (($v.global | default dict).tolerations | default list) ($v.tolerations | default list) -}}
 {{- if $list }}
 tolerations:
 {{- toYaml ($list | uniq) | nindent 2 }}
@@ -84,13 +86,14 @@ tolerations:
 {{/*
 llm-common.accelerator.nodeSelector: GPU product selection (accelerator.product, else global.gpuProduct) merged
 with .Values.nodeSelector. Renders a "nodeSelector:" key, or nothing.
-Usage: {{- include "llm-common.accelerator.nodeSelector" . | nindent 6 }}
+Usage: {{- include "llm-common.accelerator.nodeSelector" (dict "context" .) | nindent 6 }}
 */}}
 {{- define "llm-common.accelerator.nodeSelector" -}}
-{{- $sel := deepCopy (.Values.nodeSelector | default dict) -}}
-{{- $acc := .Values.accelerator -}}
-{{- $gpu := include "llm-common.accelerator.resourceName" $acc -}}
-{{- $product := $acc.product | default ((.Values.global | default dict).gpuProduct) -}}
+{{- $v := .context.Values -}}
+{{- $sel := deepCopy ($v.nodeSelector | default dict) -}}
+{{- $acc := $v.accelerator -}}
+{{- $gpu := include "llm-common.accelerator.resourceName" (dict "context" .context) -}}
+{{- $product := $acc.product | default (($v.global | default dict).gpuProduct) -}}
 {{- if and $gpu $product -}}
 {{- $label := $acc.productLabel | default (ternary "nvidia.com/gpu.product" "amd.com/gpu.product-name" (eq $gpu "nvidia.com/gpu")) -}}
 {{- $_ := set $sel $label $product -}}

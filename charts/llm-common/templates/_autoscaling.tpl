@@ -20,19 +20,9 @@ Usage: {{ include "llm-common.autoscaling.hpa" (dict "context" . "component" "en
 {{- $ctx := .context -}}
 {{- $a := $ctx.Values.autoscaling -}}
 {{- if and $a.enabled (eq $a.type "hpa") -}}
-{{- include "llm-common.autoscaling.validate" $ctx -}}
 apiVersion: autoscaling/v2
 kind: HorizontalPodAutoscaler
-metadata:
-  name: {{ .target.name }}
-  namespace: {{ include "llm-common.names.namespace" $ctx }}
-  labels:
-    {{- include "llm-common.labels.standard" (dict "context" $ctx "component" .component) | nindent 4 }}
-spec:
-  scaleTargetRef:
-    apiVersion: {{ .target.apiVersion }}
-    kind: {{ .target.kind }}
-    name: {{ .target.name }}
+{{ include "llm-common.autoscaling.head" (dict "context" .context "component" .component "target" .target) }}
   minReplicas: {{ int $a.minReplicas }}
   maxReplicas: {{ int $a.maxReplicas }}
   metrics:
@@ -51,27 +41,18 @@ spec:
 {{/*
 llm-common.autoscaling.scaledObject: a KEDA ScaledObject with a Prometheus trigger, for autoscaling.type=keda.
 The default query is the per-pod average of autoscaling.metric.name over this release's pods.
+Usage: {{ include "llm-common.autoscaling.scaledObject" (dict "context" . "component" "engine" "target" (dict "apiVersion" "apps/v1" "kind" "Deployment" "name" $name)) }}
 */}}
 {{- define "llm-common.autoscaling.scaledObject" -}}
 {{- $ctx := .context -}}
 {{- $a := $ctx.Values.autoscaling -}}
 {{- if and $a.enabled (eq $a.type "keda") -}}
-{{- include "llm-common.autoscaling.validate" $ctx -}}
 {{- $k := $a.keda | default dict -}}
-{{- $ns := include "llm-common.names.namespace" $ctx -}}
+{{- $ns := include "llm-common.names.namespace" (dict "context" $ctx) -}}
 {{- $query := $k.query | default (printf "avg(%s{namespace=%q, pod=~%q})" $a.metric.name $ns (printf "%s-.*" .target.name)) -}}
 apiVersion: keda.sh/v1alpha1
 kind: ScaledObject
-metadata:
-  name: {{ .target.name }}
-  namespace: {{ $ns }}
-  labels:
-    {{- include "llm-common.labels.standard" (dict "context" $ctx "component" .component) | nindent 4 }}
-spec:
-  scaleTargetRef:
-    apiVersion: {{ .target.apiVersion }}
-    kind: {{ .target.kind }}
-    name: {{ .target.name }}
+{{ include "llm-common.autoscaling.head" (dict "context" .context "component" .component "target" .target) }}
   minReplicaCount: {{ int $a.minReplicas }}
   maxReplicaCount: {{ int $a.maxReplicas }}
   pollingInterval: {{ int ($k.pollingInterval | default 15) }}
@@ -80,18 +61,29 @@ spec:
   triggers:
     - type: prometheus
       metadata:
-        serverAddress: {{ required "autoscaling.keda.serverAddress is required when autoscaling.type is keda (the Prometheus URL KEDA queries)" $k.serverAddress | quote }}
+        serverAddress: {{ required (printf "%s is required when %s is keda (the Prometheus URL KEDA queries)" (include "llm-common.context.field" (dict "context" $ctx "field" "autoscaling.keda.serverAddress")) (include "llm-common.context.field" (dict "context" $ctx "field" "autoscaling.type"))) $k.serverAddress | quote }}
         query: {{ $query | quote }}
         threshold: {{ $a.metric.targetAverage | toString | quote }}
 {{- end -}}
 {{- end -}}
 
 {{/*
-llm-common.autoscaling.validate: minReplicas <= maxReplicas.
+llm-common.autoscaling.head: what an HPA and a ScaledObject share: metadata (named after the target) and the spec's
+scaleTargetRef, after checking minReplicas <= maxReplicas. Renders "metadata:" and "spec:" with scaleTargetRef; the
+caller continues the spec at an indent of 2.
+Usage: {{ include "llm-common.autoscaling.head" (dict "context" . "component" "engine" "target" $target) }}
 */}}
-{{- define "llm-common.autoscaling.validate" -}}
-{{- $a := .Values.autoscaling -}}
+{{- define "llm-common.autoscaling.head" -}}
+{{- $ctx := .context -}}
+{{- $a := $ctx.Values.autoscaling -}}
 {{- if gt (int $a.minReplicas) (int $a.maxReplicas) -}}
-{{- fail (printf "autoscaling.minReplicas (%d) must not exceed autoscaling.maxReplicas (%d)" (int $a.minReplicas) (int $a.maxReplicas)) -}}
+{{- fail (printf "%s (%d) must not exceed %s (%d)" (include "llm-common.context.field" (dict "context" $ctx "field" "autoscaling.minReplicas")) (int $a.minReplicas) (include "llm-common.context.field" (dict "context" $ctx "field" "autoscaling.maxReplicas")) (int $a.maxReplicas)) -}}
 {{- end -}}
+metadata:
+  {{- include "llm-common.names.metadata" (dict "context" $ctx "component" .component "name" .target.name) | nindent 2 }}
+spec:
+  scaleTargetRef:
+    apiVersion: {{ .target.apiVersion }}
+    kind: {{ .target.kind }}
+    name: {{ .target.name }}
 {{- end -}}

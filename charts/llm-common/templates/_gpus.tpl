@@ -21,7 +21,7 @@ clusters in public repositories and docs (searched 2026-10): e.g. KubeAI's GPU d
 gpu.memory=81559), the GPU operator docs' L40S example (NVIDIA-L40S, 46068), AWS g5 nodes (NVIDIA-A10G, 23028),
 GKE nodes (Tesla-T4, 15360; NVIDIA-L4, 23034); datasheet sizes are NVIDIA's and AMD's product pages.
 
-Usage: {{- $gpus := include "llm-common.gpus.table" . | fromYaml }}
+Usage: {{- $gpus := include "llm-common.gpus.table" (dict "context" .) | fromYaml }}
        {{- $row := get $gpus .Values.accelerator.product }}   (an empty dict when the product is not listed)
 */}}
 {{- define "llm-common.gpus.table" }}

@@ -6,14 +6,18 @@ Images.
 llm-common.images.image: "<registry>/<repository>:<tag>[@<digest>]".
 The registry is global.imageRegistry when set (air-gapped mirrors), else image.registry; the tag defaults to
 the chart's appVersion, which is the engine version whose flags the chart renders and was tested against.
-Usage: {{ include "llm-common.images.image" (dict "image" .Values.image "context" .) }}
+Parameters:
+  context  the component context
+  image    {registry, repository, tag, digest}
+  field    optional: the image's value path, for errors (default "image"; e.g. "proxy.image" in the gateway's context)
+Usage: {{ include "llm-common.images.image" (dict "context" . "image" .Values.image) }}
 */}}
 {{- define "llm-common.images.image" -}}
 {{- $img := .image -}}
 {{- $global := .context.Values.global | default dict -}}
 {{- $registry := $global.imageRegistry | default $img.registry -}}
 {{- if not $img.repository -}}
-{{- fail (printf "%s: image.repository is required (for example vllm/vllm-openai)" .context.Chart.Name) -}}
+{{- fail (printf "%s.repository is required (for example vllm/vllm-openai)" (include "llm-common.context.field" (dict "context" .context "field" (.field | default "image")))) -}}
 {{- end -}}
 {{- $ref := $img.repository -}}
 {{- if $registry -}}{{- $ref = printf "%s/%s" $registry $img.repository -}}{{- end -}}
@@ -27,12 +31,13 @@ Usage: {{ include "llm-common.images.image" (dict "image" .Values.image "context
 
 {{/*
 llm-common.images.pullSecrets: the pod's imagePullSecrets, from global.imagePullSecrets and .Values.imagePullSecrets
-(both lists of names). Renders nothing when there are none.
-Usage: {{- include "llm-common.images.pullSecrets" . | nindent 6 }}
+(both lists of names). Renders an "imagePullSecrets:" key, or nothing when there are none.
+Usage: {{- include "llm-common.images.pullSecrets" (dict "context" .) | nindent 6 }}
 */}}
 {{- define "llm-common.images.pullSecrets" -}}
+{{- $v := .context.Values -}}
 {{- $names := list -}}
-{{- range (concat ((.Values.global | default dict).imagePullSecrets | default list) (.Values.imagePullSecrets | default list)) -}}
+{{- range (concat (($v.global | default dict).imagePullSecrets | default list) ($v.imagePullSecrets | default list)) -}}
 {{- if kindIs "map" . -}}{{- $names = append $names .name -}}{{- else -}}{{- $names = append $names . -}}{{- end -}}
 {{- end -}}
 {{- if $names }}

@@ -10,10 +10,10 @@ override the standard keys, so selectors stay stable.
 */}}
 {{- define "llm-common.labels.standard" -}}
 {{- $ctx := .context -}}
-{{- $std := include "llm-common.labels.matchLabels" . | fromYaml -}}
+{{- $std := include "llm-common.labels.matchLabels" (dict "context" .context "component" .component) | fromYaml -}}
 {{- $_ := set $std "app.kubernetes.io/managed-by" $ctx.Release.Service -}}
 {{- $_ := set $std "app.kubernetes.io/part-of" "llm-stack" -}}
-{{- $_ := set $std "helm.sh/chart" (include "llm-common.names.chart" $ctx) -}}
+{{- $_ := set $std "helm.sh/chart" (include "llm-common.names.chart" (dict "context" .context)) -}}
 {{- with $ctx.Chart.AppVersion -}}
 {{- $_ := set $std "app.kubernetes.io/version" (. | replace "+" "_" | trunc 63 | trimSuffix "-") -}}
 {{- end -}}
@@ -26,7 +26,7 @@ llm-common.labels.matchLabels: the immutable subset used in selectors (name, ins
 Usage: {{ include "llm-common.labels.matchLabels" (dict "context" . "component" "engine") }}
 */}}
 {{- define "llm-common.labels.matchLabels" -}}
-app.kubernetes.io/name: {{ include "llm-common.names.name" .context }}
+app.kubernetes.io/name: {{ include "llm-common.names.name" (dict "context" .context) }}
 app.kubernetes.io/instance: {{ .context.Release.Name }}
 {{- with .component }}
 app.kubernetes.io/component: {{ . }}

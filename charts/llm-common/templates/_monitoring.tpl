@@ -1,41 +1,68 @@
 {{/*
-llm-common.serviceMonitor: a prometheus-operator ServiceMonitor scraping the component's Service.
-Usage: {{ include "llm-common.serviceMonitor" (dict "context" . "component" "engine") }}
-Values read: metrics.serviceMonitor.{enabled, namespace, interval, scrapeTimeout, path, labels, relabelings,
-metricRelabelings}, service.portName. Optional "port": the Service port name to scrape instead of service.portName.
+Monitoring: prometheus-operator ServiceMonitors and PodMonitors.
+
+Values read (schemas/metrics.schema.yaml): metrics.serviceMonitor / metrics.podMonitor with {enabled, namespace,
+interval, scrapeTimeout, path, labels, relabelings, metricRelabelings}.
 */}}
-{{- define "llm-common.serviceMonitor" -}}
+
+{{/*
+llm-common.monitoring.serviceMonitor: a ServiceMonitor scraping the component's Service (metrics.serviceMonitor).
+Parameters:
+  context, component
+  port   optional: the Service port name to scrape (default service.portName, else http)
+  name   optional: the object's name (default: the fullname)
+Usage: {{ include "llm-common.monitoring.serviceMonitor" (dict "context" . "component" "engine") }}
+*/}}
+{{- define "llm-common.monitoring.serviceMonitor" -}}
 {{- $ctx := .context -}}
-{{- $sm := $ctx.Values.metrics.serviceMonitor -}}
-{{- if $sm.enabled -}}
+{{- $port := .port | default ($ctx.Values.service | default dict).portName | default "http" -}}
+{{- include "llm-common.monitoring.monitor" (dict "context" $ctx "kind" "ServiceMonitor" "monitor" $ctx.Values.metrics.serviceMonitor "component" .component "port" $port "name" .name) -}}
+{{- end -}}
+
+{{/*
+llm-common.monitoring.podMonitor: a PodMonitor scraping every pod of the release on a named container port
+(metrics.podMonitor), for charts whose pods export metrics without a Service of their own (Ray's per-node agent).
+Parameters: context, component (of the PodMonitor itself), port (the container port name), name (optional)
+Usage: {{ include "llm-common.monitoring.podMonitor" (dict "context" . "component" "ray" "port" "metrics") }}
+*/}}
+{{- define "llm-common.monitoring.podMonitor" -}}
+{{- include "llm-common.monitoring.monitor" (dict "context" .context "kind" "PodMonitor" "monitor" .context.Values.metrics.podMonitor "component" .component "port" .port "name" .name) -}}
+{{- end -}}
+
+{{/*
+llm-common.monitoring.monitor: what a ServiceMonitor and a PodMonitor share, when "monitor" (their values) is enabled:
+the object in the monitoring.coreos.com/v1 API, in monitor.namespace or the release's, selecting the component's
+Service (ServiceMonitor) or every pod of the release (PodMonitor) in the release namespace, with one endpoint.
+Parameters: context, kind (ServiceMonitor | PodMonitor), monitor (the values), component, port, name (optional)
+Usage: {{ include "llm-common.monitoring.monitor" (dict "context" . "kind" "PodMonitor" "monitor" .Values.metrics.podMonitor "component" "ray" "port" "metrics") }}
+*/}}
+{{- define "llm-common.monitoring.monitor" -}}
+{{- $ctx := .context -}}
+{{- $m := .monitor -}}
+{{- if $m.enabled -}}
+{{- $pods := eq .kind "PodMonitor" -}}
 apiVersion: monitoring.coreos.com/v1
-kind: ServiceMonitor
+kind: {{ .kind }}
 metadata:
-  name: {{ .name | default (include "llm-common.names.fullname" $ctx) }}
-  namespace: {{ $sm.namespace | default (include "llm-common.names.namespace" $ctx) }}
-  labels:
-    {{- include "llm-common.labels.standard" (dict "context" $ctx "component" .component) | nindent 4 }}
-    {{- with $sm.labels }}
-    {{- toYaml . | nindent 4 }}
-    {{- end }}
+  {{- include "llm-common.names.metadata" (dict "context" $ctx "component" .component "name" .name "namespace" $m.namespace "labels" $m.labels) | nindent 2 }}
 spec:
   jobLabel: app.kubernetes.io/name
   namespaceSelector:
     matchNames:
-      - {{ include "llm-common.names.namespace" $ctx }}
+      - {{ include "llm-common.names.namespace" (dict "context" $ctx) }}
   selector:
     matchLabels:
-      {{- include "llm-common.labels.matchLabels" (dict "context" $ctx "component" .component) | nindent 6 }}
-  endpoints:
-    - port: {{ .port | default $ctx.Values.service.portName | default "http" }}
-      path: {{ $sm.path | default "/metrics" }}
-      interval: {{ $sm.interval | default "15s" }}
-      scrapeTimeout: {{ $sm.scrapeTimeout | default "10s" }}
-      {{- with $sm.relabelings }}
+      {{- include "llm-common.labels.matchLabels" (dict "context" $ctx "component" (ternary "" .component $pods)) | nindent 6 }}
+  {{ ternary "podMetricsEndpoints" "endpoints" $pods }}:
+    - port: {{ .port }}
+      path: {{ $m.path | default "/metrics" }}
+      interval: {{ $m.interval | default "15s" }}
+      scrapeTimeout: {{ $m.scrapeTimeout | default "10s" }}
+      {{- with $m.relabelings }}
       relabelings:
         {{- toYaml . | nindent 8 }}
       {{- end }}
-      {{- with $sm.metricRelabelings }}
+      {{- with $m.metricRelabelings }}
       metricRelabelings:
         {{- toYaml . | nindent 8 }}
       {{- end }}

@@ -1,23 +1,26 @@
 {{/*
-llm-common.pdb: a PodDisruptionBudget for one component (pdb.enabled). Node drains then evict at most
+Policies: disruption budgets and network policies of one component.
+*/}}
+
+{{/*
+llm-common.policy.pdb: a PodDisruptionBudget for one component (pdb.enabled). Node drains then evict at most
 pdb.maxUnavailable pods at a time (or keep pdb.minAvailable), so an upgrade of a GPU node pool does not take
 every replica of a model down at once.
-Usage: {{ include "llm-common.pdb" (dict "context" . "component" "engine") }}
+Parameters: context, component, name (optional: the object's name, default the fullname)
+Usage: {{ include "llm-common.policy.pdb" (dict "context" . "component" "engine") }}
 */}}
-{{- define "llm-common.pdb" -}}
+{{- define "llm-common.policy.pdb" -}}
 {{- $ctx := .context -}}
 {{- $p := $ctx.Values.pdb -}}
 {{- if $p.enabled -}}
 {{- if and (not (kindIs "invalid" $p.minAvailable)) (not (kindIs "invalid" $p.maxUnavailable)) -}}
-{{- fail "pdb: set either pdb.minAvailable or pdb.maxUnavailable, not both" -}}
+{{- $min := include "llm-common.context.field" (dict "context" $ctx "field" "pdb.minAvailable") -}}
+{{- fail (printf "%s: set either %s or %s, not both" $min $min (include "llm-common.context.field" (dict "context" $ctx "field" "pdb.maxUnavailable"))) -}}
 {{- end -}}
 apiVersion: policy/v1
 kind: PodDisruptionBudget
 metadata:
-  name: {{ .name | default (include "llm-common.names.fullname" $ctx) }}
-  namespace: {{ include "llm-common.names.namespace" $ctx }}
-  labels:
-    {{- include "llm-common.labels.standard" (dict "context" $ctx "component" .component) | nindent 4 }}
+  {{- include "llm-common.names.metadata" (dict "context" $ctx "component" .component "name" .name) | nindent 2 }}
 spec:
   {{- if not (kindIs "invalid" $p.minAvailable) }}
   minAvailable: {{ $p.minAvailable }}
@@ -31,17 +34,19 @@ spec:
 {{- end -}}
 
 {{/*
-llm-common.networkPolicy: ingress to one component's pods only on its ports (networkPolicy.enabled).
-  "port"         the serving port, open to networkPolicy.ingressFrom (NetworkPolicyPeers); when that list is empty:
+llm-common.policy.networkPolicy: ingress to one component's pods only on its ports (networkPolicy.enabled).
+Parameters:
+  context, component, name (optional: the object's name, default the fullname)
+  port           the serving port, open to networkPolicy.ingressFrom (NetworkPolicyPeers); when that list is empty:
                  pods of the same namespace, or any source with "anySource": true (a front door such as the
                  gateway, reached from Ingress controllers in other namespaces)
-  "metricsPort"  optional: a separate metrics port, open to networkPolicy.metricsFrom (default: the same
+  metricsPort    optional: a separate metrics port, open to networkPolicy.metricsFrom (default: the same
                  namespace); without it, networkPolicy.metricsFrom peers may reach the serving port (engines serve
                  /metrics there)
 Egress is left open: engines download weights from the Hub or object storage.
-Usage: {{ include "llm-common.networkPolicy" (dict "context" . "component" "engine" "port" 8000) }}
+Usage: {{ include "llm-common.policy.networkPolicy" (dict "context" . "component" "engine" "port" 8000) }}
 */}}
-{{- define "llm-common.networkPolicy" -}}
+{{- define "llm-common.policy.networkPolicy" -}}
 {{- $ctx := .context -}}
 {{- $np := $ctx.Values.networkPolicy -}}
 {{- $sameNamespace := list (dict "podSelector" dict) -}}
@@ -53,10 +58,7 @@ Usage: {{ include "llm-common.networkPolicy" (dict "context" . "component" "engi
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
 metadata:
-  name: {{ .name | default (include "llm-common.names.fullname" $ctx) }}
-  namespace: {{ include "llm-common.names.namespace" $ctx }}
-  labels:
-    {{- include "llm-common.labels.standard" (dict "context" $ctx "component" .component) | nindent 4 }}
+  {{- include "llm-common.names.metadata" (dict "context" $ctx "component" .component "name" .name) | nindent 2 }}
 spec:
   podSelector:
     matchLabels:

@@ -12,19 +12,21 @@ Values read (schemas/probes.schema.yaml):
   probes.startup.path|budgetSeconds|periodSeconds|timeoutSeconds
   probes.readiness.path|periodSeconds|timeoutSeconds|failureThreshold|successThreshold
   probes.liveness.path|periodSeconds|timeoutSeconds|failureThreshold
-Optional .fieldPrefix in the context (e.g. "worker.") prefixes "probes." in error messages, for charts that pass a
-per-group context.
-Usage: {{- include "llm-common.probes.container" . | nindent 10 }}
+*/}}
+
+{{/*
+llm-common.probes.container: the startupProbe (failureThreshold = ceil(budgetSeconds / periodSeconds)),
+readinessProbe and livenessProbe keys of a container, each an HTTP GET on its path.
+Usage: {{- include "llm-common.probes.container" (dict "context" .) | nindent 10 }}
 */}}
 {{- define "llm-common.probes.container" -}}
-{{- $p := .Values.probes -}}
-{{- $f := .fieldPrefix | default "" -}}
+{{- $p := .context.Values.probes -}}
 {{- $port := $p.port | default "http" -}}
 {{- $s := $p.startup -}}
 {{- $budget := int $s.budgetSeconds -}}
 {{- $period := int ($s.periodSeconds | default 10) -}}
 {{- if lt $budget $period -}}
-{{- fail (printf "%sprobes.startup.budgetSeconds: %d is shorter than %sprobes.startup.periodSeconds (%d); give the model at least one probe period to load" $f $budget $f $period) -}}
+{{- fail (printf "%s: %d is shorter than %s (%d); give the model at least one probe period to load" (include "llm-common.context.field" (dict "context" .context "field" "probes.startup.budgetSeconds")) $budget (include "llm-common.context.field" (dict "context" .context "field" "probes.startup.periodSeconds")) $period) -}}
 {{- end }}
 startupProbe:
   httpGet:

@@ -1,13 +1,14 @@
 {{/*
 llm-common.quantity.bytes: a Kubernetes memory quantity ("32Gi", "500M", "1.5Gi", "1073741824") in bytes, as a
 decimal string, so that charts can compare sizes (shm against the memory limit).
-Fails, naming the field, on anything that is not a quantity.
-Usage: {{ include "llm-common.quantity.bytes" (dict "value" "32Gi" "field" "shm.sizeLimit") | float64 }}
+Fails on anything that is not a quantity, naming the value ("field", a path in the context's values).
+Parameters: context, value, field
+Usage: {{ include "llm-common.quantity.bytes" (dict "context" . "value" .Values.shm.sizeLimit "field" "shm.sizeLimit") | float64 }}
 */}}
 {{- define "llm-common.quantity.bytes" -}}
 {{- $v := toString .value -}}
 {{- if not (regexMatch "^[0-9]+(\\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$" $v) -}}
-{{- fail (printf "%s: %q is not a memory quantity (examples: 16Gi, 512Mi, 1.5Gi)" .field $v) -}}
+{{- fail (printf "%s: %q is not a memory quantity (examples: 16Gi, 512Mi, 1.5Gi)" (include "llm-common.context.field" (dict "context" .context "field" .field)) $v) -}}
 {{- end -}}
 {{- $num := regexFind "^[0-9]+(\\.[0-9]+)?" $v | float64 -}}
 {{- $unit := trimPrefix (regexFind "^[0-9]+(\\.[0-9]+)?" $v) $v -}}

@@ -11,56 +11,67 @@ Values read (schemas/shm.schema.yaml):
 
 {{/*
 llm-common.shm.enabled: "true" or "" (empty = off).
+Usage: {{- if include "llm-common.shm.enabled" (dict "context" .) }}
 */}}
 {{- define "llm-common.shm.enabled" -}}
-{{- $shm := .Values.shm | default dict -}}
+{{- $shm := .context.Values.shm | default dict -}}
 {{- if kindIs "bool" $shm.enabled -}}
 {{- if $shm.enabled -}}true{{- end -}}
-{{- else if gt (include "llm-common.accelerator.count" .Values.accelerator | int) 1 -}}true
+{{- else if gt (include "llm-common.accelerator.count" (dict "context" .context) | int) 1 -}}true
 {{- end -}}
 {{- end -}}
 
 {{/*
-llm-common.shm.validate: fails when shm is off for a multi-GPU pod, too small, or not below the memory limit.
-Optional .fieldPrefix in the context (e.g. "worker.") prefixes the value paths in the messages, for charts that
-pass a per-group context whose Values hold that group's accelerator, shm and resources.
+llm-common.shm.validate: fails when shm is off for a multi-GPU pod, too small, or not below the memory limit
+(resources.limits.memory of the context: a KServe model's own limit against the runtime's /dev/shm, for example).
+Usage: {{- include "llm-common.shm.validate" (dict "context" .) -}}
 */}}
 {{- define "llm-common.shm.validate" -}}
-{{- $f := .fieldPrefix | default "" -}}
-{{- $gpus := include "llm-common.accelerator.count" .Values.accelerator | int -}}
-{{- if and (gt $gpus 1) (not (include "llm-common.shm.enabled" .)) -}}
-{{- fail (printf "%sshm.enabled: false with %saccelerator.count=%d; NCCL needs a memory-backed /dev/shm to move tensors between GPUs. Remove %sshm.enabled or set it to true" $f $f $gpus $f) -}}
+{{- $ctx := .context -}}
+{{- $f := dict -}}
+{{- range list "shm.enabled" "shm.sizeLimit" "accelerator.count" "resources.limits.memory" -}}
+{{- $_ := set $f . (include "llm-common.context.field" (dict "context" $ctx "field" .)) -}}
 {{- end -}}
-{{- if include "llm-common.shm.enabled" . -}}
-{{- $size := include "llm-common.quantity.bytes" (dict "value" (required (printf "%sshm.sizeLimit is required when shm is enabled (for example 16Gi)" $f) .Values.shm.sizeLimit) "field" (printf "%sshm.sizeLimit" $f)) | float64 -}}
+{{- $gpus := include "llm-common.accelerator.count" (dict "context" .context) | int -}}
+{{- if and (gt $gpus 1) (not (include "llm-common.shm.enabled" (dict "context" .context))) -}}
+{{- fail (printf "%s: false with %s=%d; NCCL needs a memory-backed /dev/shm to move tensors between GPUs. Remove %s or set it to true" (get $f "shm.enabled") (get $f "accelerator.count") $gpus (get $f "shm.enabled")) -}}
+{{- end -}}
+{{- if include "llm-common.shm.enabled" (dict "context" .context) -}}
+{{- $sizeLimit := required (printf "%s is required when shm is enabled (for example 16Gi)" (get $f "shm.sizeLimit")) $ctx.Values.shm.sizeLimit -}}
+{{- $size := include "llm-common.quantity.bytes" (dict "context" $ctx "value" $sizeLimit "field" "shm.sizeLimit") | float64 -}}
 {{- if and (gt $gpus 1) (lt $size 1073741824.0) -}}
-{{- fail (printf "%sshm.sizeLimit: %s is smaller than needed; with %d GPUs NCCL needs at least 1Gi of /dev/shm" $f (toString .Values.shm.sizeLimit) $gpus) -}}
+{{- fail (printf "%s: %s is smaller than needed; with %d GPUs NCCL needs at least 1Gi of /dev/shm" (get $f "shm.sizeLimit") (toString $sizeLimit) $gpus) -}}
 {{- end -}}
-{{- $limit := ((.Values.resources | default dict).limits | default dict).memory -}}
+{{- $limit := (($ctx.Values.resources | default dict).limits | default dict).memory -}}
 {{- if not $limit -}}
-{{- fail (printf "%sresources.limits.memory is required when shm is enabled: a memory-backed /dev/shm counts against the container's memory limit, so the limit must be set and larger than %sshm.sizeLimit" $f $f) -}}
+{{- fail (printf "%s is required when shm is enabled: a memory-backed /dev/shm counts against the container's memory limit, so the limit must be set and larger than %s" (get $f "resources.limits.memory") (get $f "shm.sizeLimit")) -}}
 {{- end -}}
-{{- $limitBytes := include "llm-common.quantity.bytes" (dict "value" $limit "field" (printf "%sresources.limits.memory" $f)) | float64 -}}
+{{- $limitBytes := include "llm-common.quantity.bytes" (dict "context" $ctx "value" $limit "field" "resources.limits.memory") | float64 -}}
 {{- if ge $size $limitBytes -}}
-{{- fail (printf "%sshm.sizeLimit: %s must be smaller than %sresources.limits.memory (%s): /dev/shm is memory-backed and counts against that limit, leaving nothing for the engine" $f (toString .Values.shm.sizeLimit) $f (toString $limit)) -}}
+{{- fail (printf "%s: %s must be smaller than %s (%s): /dev/shm is memory-backed and counts against that limit, leaving nothing for the engine" (get $f "shm.sizeLimit") (toString $sizeLimit) (get $f "resources.limits.memory") (toString $limit)) -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}
 
 {{/*
-llm-common.shm.volume / llm-common.shm.volumeMount: list items for volumes / volumeMounts, or nothing.
+llm-common.shm.volume: the "dshm" volumes list item (a memory-backed emptyDir), or nothing when shm is off.
+Usage: {{- include "llm-common.shm.volume" (dict "context" .) | nindent 8 }}
 */}}
 {{- define "llm-common.shm.volume" -}}
-{{- if include "llm-common.shm.enabled" . }}
+{{- if include "llm-common.shm.enabled" (dict "context" .context) }}
 - name: dshm
   emptyDir:
     medium: Memory
-    sizeLimit: {{ .Values.shm.sizeLimit }}
+    sizeLimit: {{ .context.Values.shm.sizeLimit }}
 {{- end -}}
 {{- end -}}
 
+{{/*
+llm-common.shm.volumeMount: the volumeMounts list item of "dshm" at /dev/shm, or nothing when shm is off.
+Usage: {{- include "llm-common.shm.volumeMount" (dict "context" .) | nindent 12 }}
+*/}}
 {{- define "llm-common.shm.volumeMount" -}}
-{{- if include "llm-common.shm.enabled" . }}
+{{- if include "llm-common.shm.enabled" (dict "context" .context) }}
 - name: dshm
   mountPath: /dev/shm
 {{- end -}}

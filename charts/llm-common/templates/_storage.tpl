@@ -14,26 +14,28 @@ Values read (schemas/model-storage.schema.yaml):
 
 {{/*
 llm-common.storage.claimName: the PVC name for existingClaim / pvc, else "".
+Usage: {{ include "llm-common.storage.claimName" (dict "context" .) }}
 */}}
 {{- define "llm-common.storage.claimName" -}}
-{{- $s := .Values.modelStorage -}}
+{{- $s := .context.Values.modelStorage -}}
 {{- if eq $s.type "existingClaim" -}}
-{{- required "modelStorage.existingClaim is required when modelStorage.type is existingClaim (the name of a PVC in the release namespace)" $s.existingClaim -}}
+{{- required (printf "%s is required when %s is existingClaim (the name of a PVC in the release namespace)" (include "llm-common.context.field" (dict "context" .context "field" "modelStorage.existingClaim")) (include "llm-common.context.field" (dict "context" .context "field" "modelStorage.type"))) $s.existingClaim -}}
 {{- else if eq $s.type "pvc" -}}
-{{- printf "%s-models" (include "llm-common.names.fullname" .) | trunc 63 | trimSuffix "-" -}}
+{{- printf "%s-models" (include "llm-common.names.fullname" (dict "context" .context)) | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
 {{- end -}}
 
 {{/*
 llm-common.storage.volume: the "models" volume list item, or nothing for type none.
+Usage: {{- include "llm-common.storage.volume" (dict "context" .) | nindent 8 }}
 */}}
 {{- define "llm-common.storage.volume" -}}
-{{- $s := .Values.modelStorage -}}
+{{- $s := .context.Values.modelStorage -}}
 {{- if eq $s.type "none" -}}
 {{- else if or (eq $s.type "existingClaim") (eq $s.type "pvc") }}
 - name: models
   persistentVolumeClaim:
-    claimName: {{ include "llm-common.storage.claimName" . }}
+    claimName: {{ include "llm-common.storage.claimName" (dict "context" .context) }}
     {{- if $s.readOnly }}
     readOnly: true
     {{- end }}
@@ -46,18 +48,19 @@ llm-common.storage.volume: the "models" volume list item, or nothing for type no
 {{- else if eq $s.type "hostPath" }}
 - name: models
   hostPath:
-    path: {{ required "modelStorage.hostPath.path is required when modelStorage.type is hostPath" ($s.hostPath | default dict).path }}
+    path: {{ required (printf "%s is required when %s is hostPath" (include "llm-common.context.field" (dict "context" .context "field" "modelStorage.hostPath.path")) (include "llm-common.context.field" (dict "context" .context "field" "modelStorage.type"))) ($s.hostPath | default dict).path }}
     type: {{ ($s.hostPath | default dict).type | default "Directory" }}
 {{- else -}}
-{{- fail (printf "modelStorage.type: %q is not supported; allowed: none, existingClaim, pvc, emptyDir, hostPath" (toString $s.type)) -}}
+{{- fail (printf "%s: %q is not supported; allowed: none, existingClaim, pvc, emptyDir, hostPath" (include "llm-common.context.field" (dict "context" .context "field" "modelStorage.type")) (toString $s.type)) -}}
 {{- end -}}
 {{- end -}}
 
 {{/*
 llm-common.storage.volumeMount: the "models" volumeMounts list item, or nothing.
+Usage: {{- include "llm-common.storage.volumeMount" (dict "context" .) | nindent 12 }}
 */}}
 {{- define "llm-common.storage.volumeMount" -}}
-{{- $s := .Values.modelStorage -}}
+{{- $s := .context.Values.modelStorage -}}
 {{- if ne $s.type "none" }}
 - name: models
   mountPath: {{ $s.mountPath }}
@@ -80,7 +83,7 @@ Usage: {{- include "llm-common.storage.env" (dict "context" . "tokenEnv" (list "
 - name: HF_HOME
   value: {{ printf "%s/huggingface" (trimSuffix "/" $s.mountPath) | quote }}
 {{- end -}}
-{{- $tok := include "llm-common.storage.hfTokenRef" $ctx | fromYaml -}}
+{{- $tok := include "llm-common.storage.hfTokenRef" (dict "context" .context) | fromJson -}}
 {{- if $tok.name -}}
 {{- range (.tokenEnv | default (list "HF_TOKEN")) }}
 - name: {{ . }}
@@ -93,18 +96,19 @@ Usage: {{- include "llm-common.storage.env" (dict "context" . "tokenEnv" (list "
 {{- end -}}
 
 {{/*
-llm-common.storage.hfTokenRef: "name: ...\nkey: ..." of the Hugging Face token Secret: the chart's hfToken when it
-names a Secret, else global.hfToken (name and key taken together, never mixed).
+llm-common.storage.hfTokenRef: the Hugging Face token Secret as JSON {"name", "key"}: the chart's hfToken when it
+names a Secret, else global.hfToken (name and key taken together, never mixed); {} when neither does.
+Usage: {{- $tok := include "llm-common.storage.hfTokenRef" (dict "context" .) | fromJson -}}
 */}}
 {{- define "llm-common.storage.hfTokenRef" -}}
-{{- $local := .Values.hfToken | default dict -}}
-{{- $global := ((.Values.global | default dict).hfToken) | default dict -}}
-{{- if $local.secretName }}
-name: {{ $local.secretName }}
-key: {{ $local.secretKey | default "token" }}
-{{- else if $global.secretName }}
-name: {{ $global.secretName }}
-key: {{ $global.secretKey | default "token" }}
+{{- $local := .context.Values.hfToken | default dict -}}
+{{- $global := ((.context.Values.global | default dict).hfToken) | default dict -}}
+{{- if $local.secretName -}}
+{{- toJson (dict "name" $local.secretName "key" ($local.secretKey | default "token")) -}}
+{{- else if $global.secretName -}}
+{{- toJson (dict "name" $global.secretName "key" ($global.secretKey | default "token")) -}}
+{{- else -}}
+{{- toJson dict -}}
 {{- end -}}
 {{- end -}}
 
@@ -112,32 +116,27 @@ key: {{ $global.secretKey | default "token" }}
 llm-common.storage.pvc: the PersistentVolumeClaim object for modelStorage.type=pvc, or nothing.
 The claim is kept on `helm uninstall` (helm.sh/resource-policy: keep): re-downloading 140 GB of weights is
 the expensive mistake to avoid.
+Usage: {{ include "llm-common.storage.pvc" (dict "context" .) }}
 */}}
 {{- define "llm-common.storage.pvc" -}}
-{{- $s := .Values.modelStorage -}}
+{{- $ctx := .context -}}
+{{- $s := $ctx.Values.modelStorage -}}
 {{- if eq $s.type "pvc" -}}
 {{- $pvc := $s.pvc | default dict -}}
 apiVersion: v1
 kind: PersistentVolumeClaim
 metadata:
-  name: {{ include "llm-common.storage.claimName" . }}
-  namespace: {{ include "llm-common.names.namespace" . }}
-  labels:
-    {{- include "llm-common.labels.standard" (dict "context" . "component" "model-storage") | nindent 4 }}
-  annotations:
-    helm.sh/resource-policy: keep
-    {{- with $pvc.annotations }}
-    {{- toYaml . | nindent 4 }}
-    {{- end }}
+  {{- include "llm-common.names.metadata" (dict "context" $ctx "component" "model-storage" "name" (include "llm-common.storage.claimName" (dict "context" .context))
+        "annotations" (merge (dict "helm.sh/resource-policy" "keep") ($pvc.annotations | default dict))) | nindent 2 }}
 spec:
   accessModes:
     {{- toYaml ($pvc.accessModes | default (list "ReadWriteOnce")) | nindent 4 }}
-  {{- $class := $pvc.storageClass | default ((.Values.global | default dict).storageClass) }}
+  {{- $class := $pvc.storageClass | default (($ctx.Values.global | default dict).storageClass) }}
   {{- if $class }}
   storageClassName: {{ ternary "" $class (eq $class "-") | quote }}
   {{- end }}
   resources:
     requests:
-      storage: {{ required "modelStorage.pvc.size is required when modelStorage.type is pvc (for example 200Gi)" $pvc.size }}
+      storage: {{ required (printf "%s is required when %s is pvc (for example 200Gi)" (include "llm-common.context.field" (dict "context" $ctx "field" "modelStorage.pvc.size")) (include "llm-common.context.field" (dict "context" $ctx "field" "modelStorage.type"))) $pvc.size }}
 {{- end -}}
 {{- end -}}

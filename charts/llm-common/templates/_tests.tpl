@@ -11,7 +11,7 @@ without the key is refused (401), so a key that is set but not enforced fails th
 `ct install` runs it after every install; `helm test <release>` runs it by hand.
 
 Parameters (a dict):
-  context      the chart's root context (required)
+  context      the chart's context (required)
   service      Service name to call (required)
   port         Service port (required)
   model        the name clients send as "model" (required)
@@ -25,14 +25,14 @@ Parameters (a dict):
                pinned by tag; global.imageRegistry still applies, for air-gapped mirrors)
   timeoutSeconds  limit for one generation request (default 300: CPU engines are slow)
 
-Usage (charts/<engine>/templates/tests/test-openai.yaml): Helm renders templates/tests/ before templates/, so
+Usage: in charts/<engine>/templates/tests/test-openai.yaml. Helm renders templates/tests/ before templates/, so
 include the chart's own validation first, or a missing value fails here instead of with the chart's message:
   {{- include "<chart>.validate" . -}}
-  {{ include "llm-common.tests.openaiPod" (dict "context" . "service" (include "llm-common.names.fullname" .) "port" .Values.service.port "model" .Values.model.servedModelName "apiKey" .Values.apiKey) }}
+  {{ include "llm-common.tests.openaiPod" (dict "context" . "service" (include "llm-common.names.fullname" (dict "context" .)) "port" .Values.service.port "model" .Values.model.servedModelName "apiKey" .Values.apiKey) }}
 */}}
 {{- define "llm-common.tests.openaiPod" -}}
 {{- $ctx := .context -}}
-{{- $ns := include "llm-common.names.namespace" $ctx -}}
+{{- $ns := include "llm-common.names.namespace" (dict "context" $ctx) -}}
 {{- $model := required "llm-common.tests.openaiPod: model (the served model name) is required" .model | toString -}}
 {{- $service := required "llm-common.tests.openaiPod: service is required" .service -}}
 {{- $port := required "llm-common.tests.openaiPod: port is required" .port | int -}}
@@ -47,21 +47,15 @@ include the chart's own validation first, or a missing value fails here instead 
 apiVersion: v1
 kind: Pod
 metadata:
-  name: {{ .name | default (include "llm-common.names.componentFullname" (dict "context" $ctx "component" "test-openai")) }}
-  namespace: {{ $ns }}
-  labels:
-    {{- include "llm-common.labels.standard" (dict "context" $ctx "component" $component) | nindent 4 }}
-  annotations:
-    helm.sh/hook: test
-    # A failed test pod is kept for `kubectl logs`; the next `helm test` replaces it.
-    helm.sh/hook-delete-policy: before-hook-creation,hook-succeeded
+  {{- /* A failed test pod is kept for `kubectl logs`; the next `helm test` replaces it. */}}
+  {{- include "llm-common.names.metadata" (dict "context" $ctx "component" $component
+        "name" (.name | default (include "llm-common.names.componentFullname" (dict "context" $ctx "component" "test-openai")))
+        "annotations" (dict "helm.sh/hook" "test" "helm.sh/hook-delete-policy" "before-hook-creation,hook-succeeded")) | nindent 2 }}
 spec:
   restartPolicy: Never
-  enableServiceLinks: false
-  automountServiceAccountToken: false
-  {{- with include "llm-common.images.pullSecrets" $ctx }}
-  {{- . | trim | nindent 2 }}
-  {{- end }}
+  {{- /* A curl pod: no ServiceAccount, drain or scheduling of the chart's; its own security context below. */}}
+  {{- include "llm-common.workload.podSpecFields" (dict "context" $ctx "automountToken" false
+        "omit" (list "serviceAccountName" "terminationGracePeriodSeconds" "securityContext" "scheduling")) | nindent 2 }}
   securityContext:
     # curlimages/curl runs as curl_user (100:101).
     runAsNonRoot: true
@@ -71,7 +65,7 @@ spec:
       type: RuntimeDefault
   containers:
     - name: openai
-      image: {{ include "llm-common.images.image" (dict "image" $img "context" $ctx) | quote }}
+      image: {{ include "llm-common.images.image" (dict "context" $ctx "image" $img) | quote }}
       imagePullPolicy: IfNotPresent
       command: ["/bin/sh", "-ec"]
       args:
@@ -124,7 +118,7 @@ spec:
         - name: TIMEOUT
           value: {{ $timeout | quote }}
         {{- if $key.secretName }}
-        {{- include "llm-common.env.secretRef" (dict "name" "OPENAI_API_KEY" "secret" $key.secretName "key" ($key.secretKey | default "api-key")) | nindent 8 }}
+        {{- include "llm-common.env.secretRef" (dict "context" $ctx "name" "OPENAI_API_KEY" "secret" $key.secretName "key" ($key.secretKey | default "api-key")) | nindent 8 }}
         {{- end }}
       resources:
         requests:

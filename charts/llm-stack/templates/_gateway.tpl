@@ -15,6 +15,19 @@ The hop: vllm-router keeps one model per worker URL, so a replica serving severa
 name; its first name at the replica's own URL, every further name at http://127.0.0.1:<hop>/<address>/<port>/<tag>,
 which HAProxy sends to <address>:<port> with the first three path segments removed.
 
+llm-stack.gateway.context: fills .out with the context the llm-common helpers read the gateway's values from
+(llm-common.context.component: gateway.* laid over the release-wide values, errors naming "gateway.<value>"; a CPU
+pod). Its probes go through the proxy's port: the router itself listens on loopback, which the kubelet cannot reach.
+Usage: {{- $g := dict -}}{{- include "llm-stack.gateway.context" (dict "context" . "out" $g) -}}
+*/}}
+{{- define "llm-stack.gateway.context" -}}
+{{- $gw := .context.Values.gateway -}}
+{{- $values := merge (dict "accelerator" (dict "type" "cpu" "count" 0)) (deepCopy $gw) -}}
+{{- $_ := set $values "probes" (merge (dict "port" (int $gw.containerPort)) (omit $values.probes "port")) -}}
+{{- include "llm-common.context.component" (dict "context" .context "values" $values "fieldPrefix" "gateway." "out" .out) -}}
+{{- end -}}
+
+{{/*
 llm-stack.gateway.ports: the loopback ports of the router, the hop and the registrar (inside the pod only).
 Usage: {{- $ports := include "llm-stack.gateway.ports" . | fromJson -}}
 */}}
@@ -156,7 +169,7 @@ Usage: {{ include "llm-stack.gateway.keyEnv" (dict "root" . "backend" $b "index"
 */}}
 {{- define "llm-stack.gateway.keyEnv" -}}
 {{- $b := .backend -}}
-{{- if and $b.apiKey $b.apiKey.secretName (eq ($b.namespace | default "") (include "llm-common.names.namespace" .root)) -}}
+{{- if and $b.apiKey $b.apiKey.secretName (eq ($b.namespace | default "") (include "llm-common.names.namespace" (dict "context" .root))) -}}
 {{- printf "BACKEND_%d_API_KEY" (int .index) -}}
 {{- end -}}
 {{- end -}}
@@ -171,4 +184,86 @@ Usage: {{- $namespaces := include "llm-stack.gateway.discoveryNamespaces" . | fr
 {{- if eq .discovery "endpoints" -}}{{- $out = append $out .namespace -}}{{- end -}}
 {{- end -}}
 {{- toJson ($out | uniq | sortAlpha) -}}
+{{- end -}}
+
+{{/*
+llm-stack.gateway.containers: the gateway pod's three containers (see the top of this file), as YAML list items for
+llm-common.workload.deployment.
+Parameters: context (the chart's), gateway (its llm-stack.gateway.context)
+Usage: {{ include "llm-stack.gateway.containers" (dict "context" . "gateway" $g) }}
+*/}}
+{{- define "llm-stack.gateway.containers" -}}
+{{- $root := .context -}}
+{{- $g := .gateway -}}
+{{- $gw := $root.Values.gateway -}}
+{{- $config := dict "name" "config" "mountPath" "/etc/llm-gateway" "readOnly" true -}}
+{{- $ownImage := not (empty $gw.registrar.image.repository) -}}
+{{- $registrarImage := ternary $gw.registrar.image $gw.image $ownImage -}}
+# The pod's only public listener: OpenAI routes and probes to the router, /v1/models to the registrar,
+# 404 for anything else (the router's admin API included).
+- name: proxy
+  image: {{ include "llm-common.images.image" (dict "context" $g "image" $gw.proxy.image "field" "proxy.image") | quote }}
+  imagePullPolicy: {{ $gw.proxy.image.pullPolicy }}
+  command: ["haproxy", "-W", "-db", "-f", "/etc/llm-gateway/haproxy.cfg"]
+  startupProbe:
+    httpGet:
+      path: /haproxy-healthz
+      port: http
+    periodSeconds: 1
+    failureThreshold: 30
+  livenessProbe:
+    httpGet:
+      path: /haproxy-healthz
+      port: http
+    periodSeconds: 10
+    timeoutSeconds: 2
+    failureThreshold: 3
+  {{- include "llm-common.workload.containerTail" (dict "context" $g "port" $gw.containerPort "resources" $gw.proxy.resources "omit" (list "probes")
+        "volumeMounts" (list $config)) | nindent 2 }}
+- name: router
+  image: {{ include "llm-common.images.image" (dict "context" $g "image" $gw.image) | quote }}
+  imagePullPolicy: {{ $gw.image.pullPolicy }}
+  command: ["vllm-router"]
+  args:
+    {{- $flags := include "llm-stack.gateway.routerFlags" $root | fromJsonArray -}}
+    {{- include "llm-common.args.flags" (dict "context" $g "flags" $flags) | nindent 4 }}
+    {{- include "llm-common.args.extra" (dict "context" $g "flags" $flags) | nindent 4 }}
+  {{- with (include "llm-common.env.extraEnv" (dict "context" $g) | trim) }}
+  env:
+    {{- . | nindent 4 }}
+  {{- end }}
+  ports:
+    - name: metrics
+      containerPort: {{ int $gw.metricsPort }}
+      protocol: TCP
+  # Probes through the proxy's port: the kubelet cannot reach the router's loopback listener.
+  {{- include "llm-common.workload.containerTail" (dict "context" $g "resources" $gw.resources) | nindent 2 }}
+- name: registrar
+  image: {{ include "llm-common.images.image" (dict "context" $g "image" $registrarImage "field" (ternary "registrar.image" "image" $ownImage)) | quote }}
+  imagePullPolicy: {{ $registrarImage.pullPolicy | default "IfNotPresent" }}
+  command: ["python3", "/etc/llm-gateway/registrar.py", "/etc/llm-gateway/backends.json",
+            "--serviceaccount", "/var/run/secrets/llm-gateway/serviceaccount"]
+  {{- $keys := list -}}
+  {{- range $i, $b := include "llm-stack.backends" $root | fromJsonArray -}}
+  {{- with include "llm-stack.gateway.keyEnv" (dict "root" $root "backend" $b "index" $i) -}}
+  {{- $keys = append $keys (dict "name" . "valueFrom" (dict "secretKeyRef" (dict "name" $b.apiKey.secretName "key" $b.apiKey.secretKey "optional" true))) -}}
+  {{- end -}}
+  {{- end }}
+  {{- with $keys }}
+  env:
+    # Engine API keys: the registrar reads each engine's /v1/models (the names it serves) with them.
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+  livenessProbe:
+    exec:
+      command: ["python3", "/etc/llm-gateway/registrar.py", "/etc/llm-gateway/backends.json", "--probe"]
+    initialDelaySeconds: 10
+    periodSeconds: 15
+    timeoutSeconds: 5
+    failureThreshold: 4
+  {{- $mounts := list $config -}}
+  {{- if include "llm-stack.gateway.discoveryNamespaces" $root | fromJsonArray -}}
+  {{- $mounts = append $mounts (dict "name" "serviceaccount" "mountPath" "/var/run/secrets/llm-gateway/serviceaccount" "readOnly" true) -}}
+  {{- end }}
+  {{- include "llm-common.workload.containerTail" (dict "context" $g "resources" $gw.registrar.resources "omit" (list "probes") "volumeMounts" $mounts) | nindent 2 }}
 {{- end -}}

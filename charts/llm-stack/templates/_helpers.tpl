@@ -1,21 +1,11 @@
 {{/*
-llm-stack helpers: the gateway's template context, the backends it routes to and the rules they must meet.
+llm-stack helpers: the backends the gateway routes to and the rules they must meet (the gateway itself:
+_gateway.tpl).
 */}}
-
-{{/*
-llm-stack.gatewayContext: the context the llm-common helpers read the gateway's values from (gateway.* laid over
-the release-wide values; a CPU pod). Its probes go through the proxy's port: the router itself listens on loopback,
-which the kubelet cannot reach.
-Usage: {{- $g := dict -}}{{- include "llm-stack.gatewayContext" (dict "root" . "out" $g) -}}
-*/}}
-{{- define "llm-stack.gatewayContext" -}}
-{{- $values := merge (dict "accelerator" (dict "type" "cpu" "count" 0)) (deepCopy .root.Values.gateway) -}}
-{{- $_ := set $values "probes" (merge (dict "port" (int .root.Values.gateway.containerPort)) (omit $values.probes "port")) -}}
-{{- include "llm-common.context.component" (dict "root" .root "values" $values "fieldPrefix" "gateway." "out" .out) -}}
-{{- end -}}
 
 {{/*
 llm-stack.engineCharts: the engine subcharts the gateway can route to, in order.
+Usage: {{- range include "llm-stack.engineCharts" . | fromJsonArray }}
 */}}
 {{- define "llm-stack.engineCharts" -}}
 {{- toJson (list "vllm" "tgi" "kserve-llm" "ray-llm") -}}
@@ -30,6 +20,7 @@ Each enabled engine contributes what its own <chart>.gatewayBackends helper retu
 context, so its namespaceOverride and names are its own); "field" is prefixed with the subchart's key so errors
 name the value the user set. Then gateway.extraBackends: {model, url} (one worker at that URL) or {model, service,
 namespace, port} (every ready pod of that Service, found like the engines of this release).
+Usage: {{- $backends := include "llm-stack.backends" . | fromJsonArray -}}
 */}}
 {{- define "llm-stack.backends" -}}
 {{- $out := list -}}
@@ -43,7 +34,7 @@ namespace, port} (every ready pod of that Service, found like the engines of thi
 {{- end -}}
 {{- end -}}
 {{- end -}}
-{{- $ns := include "llm-common.names.namespace" . -}}
+{{- $ns := include "llm-common.names.namespace" (dict "context" .) -}}
 {{- range $i, $b := $.Values.gateway.extraBackends -}}
 {{- $field := printf "gateway.extraBackends[%d]" $i -}}
 {{- $names := list (dict "name" $b.model "field" (printf "%s.model" $field)) -}}
@@ -63,6 +54,7 @@ llm-stack.validate: what the gateway cannot route is refused at render time, nam
 at least one backend; every name of every engine, alias and adapter routable and served by exactly one backend
 (llm-common.names.servedNames); an extra backend with either a url or a service, not both; and the Ingress path
 under /v1, the only part of the API the gateway serves.
+Usage: {{- include "llm-stack.validate" . -}}
 */}}
 {{- define "llm-stack.validate" -}}
 {{- $gw := .Values.gateway -}}
@@ -89,7 +81,7 @@ under /v1, the only part of the API the gateway serves.
 {{- end -}}
 {{- $names = concat $names .names -}}
 {{- end -}}
-{{- include "llm-common.names.servedNames" (dict "names" $names) -}}
+{{- include "llm-common.names.servedNames" (dict "context" . "names" $names) -}}
 {{- if and $gw.ingress.enabled (not (regexMatch "^/v1(/|$)" (toString $gw.ingress.path))) -}}
 {{- fail (printf "gateway.ingress.path: %q exposes more than the OpenAI API; the gateway serves /v1 only: set /v1 (or a path under it)" $gw.ingress.path) -}}
 {{- end -}}

@@ -6,6 +6,7 @@ read one pod's values from .Values, so each Ray group (head, worker) gets its ow
 {{/*
 ray-llm.str: a value as a string for rayStartParams (KubeRay <= 1.3 types them map[string]string): integral
 numbers without an exponent (values arrive as float64), booleans as true/false.
+Usage: {{ include "ray-llm.str" $value }}
 */}}
 {{- define "ray-llm.str" -}}
 {{- if and (kindIs "float64" .) (eq (floor .) .) -}}
@@ -35,22 +36,17 @@ Usage: {{- $ctx := dict -}}{{- include "ray-llm.groupContext" (dict "root" . "gr
   "affinity" $g.affinity
   "topologySpreadConstraints" $g.topologySpreadConstraints
   "priorityClassName" $g.priorityClassName
+  "podLabels" $g.podLabels
+  "podAnnotations" $g.podAnnotations
 -}}
-{{- include "llm-common.context.component" (dict "root" .root "values" $values "fieldPrefix" (printf "%s." .group) "out" .out
+{{- include "llm-common.context.component" (dict "context" .root "values" $values "fieldPrefix" (printf "%s." .group) "out" .out
       "shared" (list "serviceAccount" "podSecurityContext" "containerSecurityContext" "drain" "modelStorage" "hfToken")) -}}
-{{- end -}}
-
-{{/*
-ray-llm.gpusPerReplica: tensor x pipeline parallel size, the GPUs Ray Serve LLM reserves per model replica (one
-placement-group bundle of one GPU per engine worker).
-*/}}
-{{- define "ray-llm.gpusPerReplica" -}}
-{{- mul (int .Values.engine.tensorParallelSize) (int .Values.engine.pipelineParallelSize) -}}
 {{- end -}}
 
 {{/*
 ray-llm.workerCapacity: GPUs the worker group can offer at most: maxReplicas pods with the autoscaler, else the
 fixed replicas.
+Usage: {{ include "ray-llm.workerCapacity" . | int }}
 */}}
 {{- define "ray-llm.workerCapacity" -}}
 {{- $w := .Values.worker -}}
@@ -59,60 +55,20 @@ fixed replicas.
 {{- end -}}
 
 {{/*
-ray-llm.engineKwargs: JSON list of [key, value, kind, field] for llm_configs[0].engine_kwargs, in vLLM's names.
-Values left null keep vLLM's default. Entries with a nil value are owned by the chart or by Ray Serve LLM (they
-cannot be set through engine.extraKwargs); the field says what to set instead.
+ray-llm.engineKwargs: llm_configs[0].engine_kwargs as JSON: the vLLM engine-argument table (llm-common.vllm.engineArgs)
+by vLLM's names, then engine.extraKwargs, where keys the chart renders are refused, and so are those Ray Serve LLM
+or the chart owns otherwise (their rows below name what to set instead).
+Usage: {{- $kwargs := include "ray-llm.engineKwargs" . | fromJson -}}
 */}}
 {{- define "ray-llm.engineKwargs" -}}
-{{- $e := .Values.engine -}}
-{{- $kw := list
-  (list "tensor_parallel_size" $e.tensorParallelSize "int" "engine.tensorParallelSize")
-  (list "pipeline_parallel_size" $e.pipelineParallelSize "int" "engine.pipelineParallelSize")
-  (list "max_model_len" $e.maxModelLen "int" "engine.maxModelLen")
-  (list "gpu_memory_utilization" $e.gpuMemoryUtilization "float" "engine.gpuMemoryUtilization")
-  (list "enable_prefix_caching" $e.enablePrefixCaching "bool" "engine.enablePrefixCaching")
-  (list "enable_chunked_prefill" $e.enableChunkedPrefill "bool" "engine.enableChunkedPrefill")
-  (list "max_num_seqs" $e.maxNumSeqs "int" "engine.maxNumSeqs")
-  (list "max_num_batched_tokens" $e.maxNumBatchedTokens "int" "engine.maxNumBatchedTokens")
-  (list "quantization" $e.quantization "str" "engine.quantization")
-  (list "kv_cache_dtype" $e.kvCacheDtype "str" "engine.kvCacheDtype")
-  (list "dtype" $e.dtype "str" "engine.dtype")
-  (list "trust_remote_code" $e.trustRemoteCode "flag" "engine.trustRemoteCode")
+{{- $rows := concat (include "llm-common.vllm.engineArgs" (dict "context" .) | fromJsonArray) (list
   (list "model" nil "str" "model.source (Ray Serve LLM passes model_loading_config to vLLM)")
-  (list "served_model_name" nil "str" "model.id (Ray Serve LLM passes model_loading_config to vLLM)")
+  (list "served-model-name" nil "str" "model.id (Ray Serve LLM passes model_loading_config to vLLM)")
   (list "tokenizer" nil "str" "model.tokenizerSource")
-  (list "distributed_executor_backend" nil "str" "(Ray Serve LLM runs the engine workers on Ray)")
-  (list "hf_token" nil "str" "hfToken.secretName (HF_TOKEN from a Secret)")
--}}
-{{- toJson $kw -}}
-{{- end -}}
-
-{{/*
-ray-llm.engineKwargsDict: the engine_kwargs object as JSON: the structured values, then engine.extraKwargs (keys
-the chart renders are refused there).
-*/}}
-{{- define "ray-llm.engineKwargsDict" -}}
-{{- $out := dict -}}
-{{- $owned := dict -}}
-{{- range (include "ray-llm.engineKwargs" . | fromJsonArray) -}}
-{{- $k := index . 0 -}}
-{{- $v := index . 1 -}}
-{{- $kind := index . 2 -}}
-{{- $_ := set $owned $k (index . 3) -}}
-{{- if kindIs "invalid" $v -}}
-{{- else if eq $kind "int" -}}{{- $_ := set $out $k (int64 $v) -}}
-{{- else if eq $kind "float" -}}{{- $_ := set $out $k (float64 $v) -}}
-{{- else if eq $kind "flag" -}}{{- if $v -}}{{- $_ := set $out $k true -}}{{- end -}}
-{{- else -}}{{- $_ := set $out $k $v -}}
-{{- end -}}
-{{- end -}}
-{{- range $k, $v := (.Values.engine.extraKwargs | default dict) -}}
-{{- if hasKey $owned $k -}}
-{{- fail (printf "engine.extraKwargs.%s is rendered from %s; set that value instead" $k (get $owned $k)) -}}
-{{- end -}}
-{{- $_ := set $out $k $v -}}
-{{- end -}}
-{{- toJson $out -}}
+  (list "distributed-executor-backend" nil "str" "(Ray Serve LLM runs the engine workers on Ray)")
+  (list "hf-token" nil "str" "hfToken.secretName (HF_TOKEN from a Secret)")
+) -}}
+{{- include "llm-common.vllm.engineKwargs" (dict "context" . "rows" $rows "extra" .Values.engine.extraKwargs "field" "engine.extraKwargs") -}}
 {{- end -}}
 
 {{/*
@@ -120,6 +76,7 @@ ray-llm.llmConfig: llm_configs[0] (Ray Serve LLM's LLMConfig) as JSON.
 GPUs are not given to the replica actor (no ray_actor_options.num_gpus, the seed's mistake: no actor can hold
 GPUs of four nodes); Ray Serve LLM reserves tensor x pipeline parallel one-GPU bundles in a placement group, which
 Ray spreads over the worker pods.
+Usage: {{- $cfg := include "ray-llm.llmConfig" . | fromJson -}}
 */}}
 {{- define "ray-llm.llmConfig" -}}
 {{- $l := .Values.llm -}}
@@ -141,26 +98,22 @@ Ray spreads over the worker pods.
 {{- if not (kindIs "invalid" $d.maxQueuedRequests) -}}{{- $_ := set $deployment "max_queued_requests" (int64 $d.maxQueuedRequests) -}}{{- end -}}
 {{- $cfg := dict
   "model_loading_config" $loading
-  "engine_kwargs" (include "ray-llm.engineKwargsDict" . | fromJson)
+  "engine_kwargs" (include "ray-llm.engineKwargs" . | fromJson)
   "deployment_config" $deployment
   "log_engine_metrics" $l.logEngineMetrics
 -}}
 {{- with $l.acceleratorType }}{{- $_ := set $cfg "accelerator_type" . -}}{{- end -}}
 {{- with $l.runtimeEnv }}{{- $_ := set $cfg "runtime_env" . -}}{{- end -}}
 {{- $owned := dict "model_loading_config" "model.*" "engine_kwargs" "engine.* (engine.extraKwargs)" "deployment_config" "llm.deployment and drain.inflightTimeoutSeconds" "accelerator_type" "llm.acceleratorType" "runtime_env" "llm.runtimeEnv" "log_engine_metrics" "llm.logEngineMetrics" -}}
-{{- range $k, $v := ($l.extraConfig | default dict) -}}
-{{- if hasKey $owned $k -}}
-{{- fail (printf "llm.extraConfig.%s is rendered from %s; set that value instead" $k (get $owned $k)) -}}
-{{- end -}}
-{{- $_ := set $cfg $k $v -}}
-{{- end -}}
-{{- toJson $cfg -}}
+{{- include "llm-common.args.refuseOwned" (dict "context" . "field" "llm.extraConfig" "given" $l.extraConfig "owned" $owned) -}}
+{{- toJson (merge $cfg ($l.extraConfig | default dict)) -}}
 {{- end -}}
 
 {{/*
 ray-llm.serveConfig: the Ray Serve config (ServeDeploySchema) as YAML: one application running Ray Serve LLM's
 OpenAI app builder. KubeRay types serveConfigV2 as a plain string, so the CRD cannot check it; CI validates every
 rendered one with the pinned Ray's own models (src/llmcharts/ray_serve_check.py).
+Usage: serveConfigV2: | {{- include "ray-llm.serveConfig" . | nindent 4 }}
 */}}
 {{- define "ray-llm.serveConfig" -}}
 {{- $s := .Values.serve -}}
@@ -175,6 +128,7 @@ rendered one with the pinned Ray's own models (src/llmcharts/ray_serve_check.py)
 {{/*
 ray-llm.image: the Ray image, after checking that it carries Ray Serve LLM: rayproject/ray-llm (or a mirror of
 it) with a tag of ray.version, unless ray.customImage says the image was built with it.
+Usage: image: {{ include "ray-llm.image" . | quote }}
 */}}
 {{- define "ray-llm.image" -}}
 {{- $img := .Values.image -}}
@@ -188,48 +142,52 @@ it) with a tag of ray.version, unless ray.customImage says the image was built w
 {{- fail (printf "image.tag: %q is not a ray-llm GPU tag of ray.version %s; ray-llm tags are <ray version>-py3xx-cuXXX, e.g. %s-py312-cu130 (keep image.tag and ray.version in step)" $tag $ver $ver) -}}
 {{- end -}}
 {{- end -}}
-{{- include "llm-common.images.image" (dict "image" $img "context" .) -}}
+{{- include "llm-common.images.image" (dict "context" . "image" $img) -}}
 {{- end -}}
 
 {{/*
 ray-llm.rayStartParams: the group's rayStartParams as a YAML map, every value a string. The chart renders the
-parameters that ports, probes and GPUs depend on; the group's rayStartParams value adds the rest.
+parameters that ports, probes and GPUs depend on; the group's rayStartParams value adds the rest, and may not set
+those (llm-common.args.refuseOwned).
+Usage: rayStartParams: {{- include "ray-llm.rayStartParams" (dict "root" . "group" "worker") | nindent 2 }}
 */}}
 {{- define "ray-llm.rayStartParams" -}}
-{{- $root := .root -}}
-{{- $g := get $root.Values .group -}}
-{{- $params := dict "metrics-export-port" "8080" -}}
-{{- $owned := dict "metrics-export-port" "the chart sets it to 8080, the metrics port the PodMonitor scrapes" "labels" "KubeRay rejects it (use podLabels)" -}}
-{{- $_ := set $params "num-gpus" (toString (include "llm-common.accelerator.count" $g.accelerator)) -}}
-{{- $_ := set $owned "num-gpus" (printf "rendered from %s.accelerator.count" .group) -}}
+{{- $ctx := dict -}}
+{{- include "ray-llm.groupContext" (dict "root" .root "group" .group "out" $ctx) -}}
+{{- $g := get .root.Values .group -}}
+{{- $given := $g.rayStartParams | default dict -}}
+{{- $params := dict "metrics-export-port" "8080" "num-gpus" (include "llm-common.accelerator.count" (dict "context" $ctx)) -}}
+{{- $owned := dict
+  "metrics-export-port" "(chart: 8080, the metrics port the PodMonitor scrapes)"
+  "labels" (printf "(KubeRay rejects a labels parameter; pod labels go in %s.podLabels)" .group)
+  "num-gpus" (include "llm-common.context.field" (dict "context" $ctx "field" "accelerator.count"))
+-}}
 {{- if eq .group "head" -}}
 {{- /* Probes and the dashboard Service reach the dashboard on the pod IP, not on localhost. */ -}}
 {{- $_ := set $params "dashboard-host" "0.0.0.0" -}}
-{{- $_ := set $owned "dashboard-host" "the chart sets 0.0.0.0: probes and the dashboard Service reach it on the pod IP" -}}
+{{- $_ := set $owned "dashboard-host" "(chart: 0.0.0.0, so that probes and the dashboard Service reach it on the pod IP)" -}}
 {{- range $k := list "port" "dashboard-port" "ray-client-server-port" -}}
-{{- $_ := set $owned $k "the chart keeps Ray's default, the head's declared container port" -}}
+{{- $_ := set $owned $k "(chart: Ray's default, the head's declared container port)" -}}
 {{- end -}}
 {{- /* No tasks or actors on the head: model replicas and the OpenAI ingress run on the workers. */ -}}
-{{- if not (hasKey ($g.rayStartParams | default dict) "num-cpus") -}}
+{{- if not (hasKey $given "num-cpus") -}}
 {{- $_ := set $params "num-cpus" "0" -}}
 {{- end -}}
 {{- else -}}
-{{- $_ := set $owned "dashboard-agent-listen-port" "the chart keeps Ray's default 52365, the probes' dashboard-agent port" -}}
-{{- $_ := set $owned "object-store-memory" "rendered from worker.objectStoreMemory" -}}
+{{- $_ := set $owned "dashboard-agent-listen-port" "(chart: Ray's default 52365, the probes' dashboard-agent port)" -}}
+{{- $_ := set $owned "object-store-memory" "worker.objectStoreMemory" -}}
 {{- with $g.objectStoreMemory -}}
-{{- $_ := set $params "object-store-memory" (include "llm-common.quantity.bytes" (dict "value" . "field" "worker.objectStoreMemory")) -}}
+{{- $_ := set $params "object-store-memory" (include "llm-common.quantity.bytes" (dict "context" $ctx "value" . "field" "objectStoreMemory")) -}}
 {{- end -}}
 {{- /* Without a CPU limit, Ray would count every CPU of the node; advertise the request instead. */ -}}
 {{- $cpu := toString ((($g.resources | default dict).requests | default dict).cpu | default "") -}}
 {{- $cpuLimit := ((($g.resources | default dict).limits | default dict).cpu) -}}
-{{- if and (regexMatch "^[0-9]+$" $cpu) (not $cpuLimit) (not (hasKey ($g.rayStartParams | default dict) "num-cpus")) -}}
+{{- if and (regexMatch "^[0-9]+$" $cpu) (not $cpuLimit) (not (hasKey $given "num-cpus")) -}}
 {{- $_ := set $params "num-cpus" $cpu -}}
 {{- end -}}
 {{- end -}}
-{{- range $k, $v := ($g.rayStartParams | default dict) -}}
-{{- if hasKey $owned $k -}}
-{{- fail (printf "%s.rayStartParams.%s: %s; remove it" $.group $k (get $owned $k)) -}}
-{{- end -}}
+{{- include "llm-common.args.refuseOwned" (dict "context" $ctx "field" "rayStartParams" "given" $given "owned" $owned) -}}
+{{- range $k, $v := $given -}}
 {{- $_ := set $params $k (include "ray-llm.str" $v) -}}
 {{- end -}}
 {{- toYaml $params -}}
@@ -238,40 +196,32 @@ parameters that ports, probes and GPUs depend on; the group's rayStartParams val
 {{/*
 ray-llm.podTemplate: the pod template of one Ray group ("head" or "worker"). KubeRay adds the `ray start` command,
 its environment and (when none is mounted) a /dev/shm volume; everything else is here.
+Usage: template: {{- include "ray-llm.podTemplate" (dict "root" . "group" "worker") | nindent 2 }}
 */}}
 {{- define "ray-llm.podTemplate" -}}
 {{- $root := .root -}}
 {{- $group := .group -}}
-{{- $g := get $root.Values $group -}}
 {{- $ctx := dict -}}
 {{- include "ray-llm.groupContext" (dict "root" $root "group" $group "out" $ctx) -}}
-{{- $component := ternary "head" "engine" (eq $group "head") -}}
-{{- $autoscaler := and (eq $group "head") ($root.Values.ray.autoscaler.enabled | default false) -}}
+{{- $head := eq $group "head" -}}
+{{- /* The autoscaler sidecar in the head pod scales worker groups through the Kubernetes API; nothing else needs it. */ -}}
+{{- $automount := or (and $head ($root.Values.ray.autoscaler.enabled | default false)) ($root.Values.serviceAccount.automountToken | default false) -}}
+{{- /* A bare RayCluster gets the serve config as a file on the head, for `serve deploy`. */ -}}
+{{- $serveConfig := and $head (eq $root.Values.kind "RayCluster") -}}
+{{- $volumes := ternary (list "shm") (list "models" "shm") $head -}}
+{{- $mounts := $volumes -}}
+{{- if $serveConfig -}}
+{{- $volumes = append $volumes (dict "name" "serve-config" "configMap" (dict "name" (include "llm-common.names.componentFullname" (dict "context" $root "component" "serve-config")))) -}}
+{{- $mounts = append $mounts (dict "name" "serve-config" "mountPath" "/home/ray/serve-config" "readOnly" true) -}}
+{{- end -}}
 metadata:
-  labels:
-    {{- include "llm-common.labels.standard" (dict "context" $root "component" $component) | nindent 4 }}
-    {{- with $g.podLabels }}
-    {{- toYaml . | nindent 4 }}
-    {{- end }}
-  annotations:
-    llm-charts.io/served-model-name: {{ $root.Values.model.id | quote }}
-    {{- with $g.podAnnotations }}
-    {{- toYaml . | nindent 4 }}
-    {{- end }}
+  {{- include "llm-common.workload.podMetadata" (dict "context" $ctx "component" (ternary "head" "engine" $head)
+        "annotations" (dict "llm-charts.io/served-model-name" $root.Values.model.id)) | nindent 2 }}
 spec:
-  # Service env vars would collide with Ray's own RAY_* settings (a Service named "ray-..." injects RAY_..._PORT)
-  # and leak every Service in the namespace into the pod.
-  enableServiceLinks: false
-  serviceAccountName: {{ include "llm-common.names.serviceAccountName" $root }}
-  # The autoscaler sidecar in the head pod scales worker groups through the Kubernetes API; nothing else needs it.
-  automountServiceAccountToken: {{ or $autoscaler ($root.Values.serviceAccount.automountToken | default false) }}
-  terminationGracePeriodSeconds: {{ include "llm-common.workload.terminationGracePeriodSeconds" $ctx }}
-  {{- include "llm-common.workload.podSecurityContext" $ctx | nindent 2 }}
-  {{- include "llm-common.images.pullSecrets" $ctx | nindent 2 }}
-  {{- include "llm-common.workload.scheduling" $ctx | nindent 2 }}
+  {{- include "llm-common.workload.podSpecFields" (dict "context" $ctx "automountToken" $automount "volumes" $volumes) | nindent 2 }}
   containers:
     # KubeRay treats the first container as the Ray container.
-    - name: {{ ternary "ray-head" "ray-worker" (eq $group "head") }}
+    - name: {{ ternary "ray-head" "ray-worker" $head }}
       image: {{ include "ray-llm.image" $root | quote }}
       imagePullPolicy: {{ $root.Values.image.pullPolicy }}
       env:
@@ -280,18 +230,18 @@ spec:
           value: "0"
         - name: VLLM_NO_USAGE_STATS
           value: "1"
-        {{- if eq $group "worker" }}
-        {{- include "llm-common.storage.env" (dict "context" $ctx) | nindent 8 }}
-        {{- else }}
+        {{- if $head }}
         {{- /* The head builds the app (build_openai_app) and may read the model's config from the Hub. */ -}}
-        {{- $tok := include "llm-common.storage.hfTokenRef" $ctx | fromYaml }}
+        {{- $tok := include "llm-common.storage.hfTokenRef" (dict "context" $ctx) | fromJson }}
         {{- if $tok.name }}
-        {{- include "llm-common.env.secretRef" (dict "name" "HF_TOKEN" "secret" $tok.name "key" $tok.key) | nindent 8 }}
+        {{- include "llm-common.env.secretRef" (dict "context" $ctx "name" "HF_TOKEN" "secret" $tok.name "key" $tok.key) | nindent 8 }}
         {{- end }}
+        {{- else }}
+        {{- include "llm-common.storage.env" (dict "context" $ctx) | nindent 8 }}
         {{- end }}
-        {{- include "llm-common.env.extraEnv" $ctx | nindent 8 }}
+        {{- include "llm-common.env.extraEnv" (dict "context" $ctx) | nindent 8 }}
       ports:
-        {{- if eq $group "head" }}
+        {{- if $head }}
         - name: gcs-server
           containerPort: 6379
           protocol: TCP
@@ -315,42 +265,13 @@ spec:
         - name: metrics
           containerPort: 8080
           protocol: TCP
-      resources:
-        {{- include "llm-common.accelerator.resources" (dict "resources" $g.resources "accelerator" $g.accelerator "field" (printf "%s.resources" $group)) | nindent 8 }}
-      {{- include "llm-common.probes.container" $ctx | nindent 6 }}
-      {{- include "llm-common.workload.lifecycle" $ctx | nindent 6 }}
-      {{- include "llm-common.workload.containerSecurityContext" $ctx | nindent 6 }}
-      {{- $serveConfig := and (eq $group "head") (eq $root.Values.kind "RayCluster") }}
-      {{- $shm := include "llm-common.shm.enabled" $ctx }}
-      {{- if or (eq $group "worker") $serveConfig $shm }}
-      volumeMounts:
-        {{- if eq $group "worker" }}
-        {{- include "llm-common.storage.volumeMount" $ctx | nindent 8 }}
-        {{- end }}
-        {{- include "llm-common.shm.volumeMount" $ctx | nindent 8 }}
-        {{- if $serveConfig }}
-        - name: serve-config
-          mountPath: /home/ray/serve-config
-          readOnly: true
-        {{- end }}
-      {{- end }}
-  {{- if or (eq $group "worker") $serveConfig $shm }}
-  volumes:
-    {{- if eq $group "worker" }}
-    {{- include "llm-common.storage.volume" $ctx | nindent 4 }}
-    {{- end }}
-    {{- include "llm-common.shm.volume" $ctx | nindent 4 }}
-    {{- if $serveConfig }}
-    - name: serve-config
-      configMap:
-        name: {{ include "llm-common.names.componentFullname" (dict "context" $root "component" "serve-config") }}
-    {{- end }}
-  {{- end }}
+      {{- include "llm-common.workload.containerTail" (dict "context" $ctx "volumeMounts" $mounts) | nindent 6 }}
 {{- end -}}
 
 {{/*
 ray-llm.clusterSpec: the RayClusterSpec (RayCluster spec, or RayService rayClusterConfig). Only fields that both
 KubeRay v1.3 and v1.7 know: rayStartParams on every group (required up to v1.3), no group-level resources/labels.
+Usage: {{- include "ray-llm.clusterSpec" . | nindent 2 }}
 */}}
 {{- define "ray-llm.clusterSpec" -}}
 {{- $w := .Values.worker -}}
@@ -391,6 +312,7 @@ workerGroupSpecs:
 
 {{/*
 ray-llm.validate: cross-field rules that a schema cannot express. Each failure names the value to change.
+Usage: {{- include "ray-llm.validate" . -}}
 */}}
 {{- define "ray-llm.validate" -}}
 {{- $v := .Values -}}
@@ -405,7 +327,7 @@ ray-llm.validate: cross-field rules that a schema cannot express. Each failure n
 {{- $e := $v.engine -}}
 {{- $tp := int $e.tensorParallelSize -}}
 {{- $pp := int $e.pipelineParallelSize -}}
-{{- $need := include "ray-llm.gpusPerReplica" . | int -}}
+{{- $need := include "llm-common.vllm.gpusPerReplica" (dict "context" .) | int -}}
 {{- /* Worker GPUs: Ray Serve LLM reserves {GPU: 1} bundles; a worker group without GPUs never gets a replica. */ -}}
 {{- if eq $w.accelerator.type "cpu" -}}
 {{- fail (printf "worker.accelerator.type: cpu, but Ray Serve LLM places each model replica in %d one-GPU bundles (engine.tensorParallelSize x engine.pipelineParallelSize): set worker.accelerator.type: nvidia (or amd) and worker.accelerator.count" $need) -}}
@@ -469,14 +391,14 @@ ray-llm.validate: cross-field rules that a schema cannot express. Each failure n
 {{- end -}}
 {{- $hctx := dict -}}
 {{- include "ray-llm.groupContext" (dict "root" . "group" "head" "out" $hctx) -}}
-{{- include "llm-common.shm.validate" $hctx -}}
+{{- include "llm-common.shm.validate" (dict "context" $hctx) -}}
 {{- $wctx := dict -}}
 {{- include "ray-llm.groupContext" (dict "root" . "group" "worker" "out" $wctx) -}}
-{{- include "llm-common.shm.validate" $wctx -}}
+{{- include "llm-common.shm.validate" (dict "context" $wctx) -}}
 {{- with $w.objectStoreMemory -}}
-{{- $osm := include "llm-common.quantity.bytes" (dict "value" . "field" "worker.objectStoreMemory") | float64 -}}
-{{- if include "llm-common.shm.enabled" $wctx -}}
-{{- $shm := include "llm-common.quantity.bytes" (dict "value" $w.shm.sizeLimit "field" "worker.shm.sizeLimit") | float64 -}}
+{{- $osm := include "llm-common.quantity.bytes" (dict "context" $wctx "value" . "field" "objectStoreMemory") | float64 -}}
+{{- if include "llm-common.shm.enabled" (dict "context" $wctx) -}}
+{{- $shm := include "llm-common.quantity.bytes" (dict "context" $wctx "value" $w.shm.sizeLimit "field" "shm.sizeLimit") | float64 -}}
 {{- if ge $osm $shm -}}
 {{- fail (printf "worker.objectStoreMemory: %s does not fit in worker.shm.sizeLimit (%s): Ray would put the object store on disk (/tmp); lower it or raise the shm size" (toString .) (toString $w.shm.sizeLimit)) -}}
 {{- end -}}
@@ -489,10 +411,11 @@ ray-llm.gatewayBackends: JSON list of what this release serves, for a gateway in
 umbrella calls it with (index .Subcharts "ray-llm")), in the shape llm-stack.backends documents: the model id of
 the Serve LLM app behind the chart's OpenAI Service, as one worker at the Service URL (Ray Serve's proxies balance
 the model's replicas themselves).
+Usage: {{- $backends := include "ray-llm.gatewayBackends" (index .Subcharts "ray-llm") | fromJsonArray -}}
 */}}
 {{- define "ray-llm.gatewayBackends" -}}
-{{- $ns := include "llm-common.names.namespace" . -}}
+{{- $ns := include "llm-common.names.namespace" (dict "context" .) -}}
 {{- list (dict "names" (list (dict "name" .Values.model.id "field" "model.id")) "discovery" "url"
-      "url" (printf "http://%s.%s.svc:%d" (include "llm-common.names.fullname" .) $ns (int .Values.service.port))
+      "url" (printf "http://%s.%s.svc:%d" (include "llm-common.names.fullname" (dict "context" .)) $ns (int .Values.service.port))
       "pathPrefix" "" "apiKey" nil) | toJson -}}
 {{- end -}}

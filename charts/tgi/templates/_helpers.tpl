@@ -5,6 +5,7 @@ tgi chart helpers. Everything engine-agnostic comes from the llm-common library 
 {{/*
 tgi.v3: "true" when the image is on the 3.3 line (the default), "" for "2.0". Flags and variables that TGI 2.0
 does not know are rendered only on the 3.3 line.
+Usage: {{- if include "tgi.v3" . }}
 */}}
 {{- define "tgi.v3" -}}
 {{- if ne (toString .Values.imageLine) "2.0" -}}true{{- end -}}
@@ -14,6 +15,7 @@ does not know are rendered only on the 3.3 line.
 tgi.flags: JSON list of [flag, value, kind, field] for llm-common.args.flags, in the order TGI's launcher lists
 them. Every structured value maps to exactly one flag; null keeps TGI's default. Entries with a nil value are
 never rendered but are "owned": llm-common.args.extra refuses them in extraArgs and names the value to set.
+Usage: {{- $flags := include "tgi.flags" . | fromJsonArray -}}
 */}}
 {{- define "tgi.flags" -}}
 {{- $e := .Values.engine -}}
@@ -54,16 +56,47 @@ never rendered but are "owned": llm-common.args.extra refuses them in extraArgs 
 
 {{/*
 tgi.args: the container args (the image's entrypoint is the launcher): the rendered flags, then extraArgs.
+Usage: args: {{- include "tgi.args" . | nindent 2 }}
 */}}
 {{- define "tgi.args" -}}
 {{- $flags := include "tgi.flags" . | fromJsonArray -}}
-{{- include "llm-common.args.flags" (dict "flags" $flags "negatable" false) }}
-{{- include "llm-common.args.extra" (dict "flags" $flags "extraArgs" .Values.extraArgs) }}
+{{- include "llm-common.args.flags" (dict "context" . "flags" $flags "negatable" false) }}
+{{- include "llm-common.args.extra" (dict "context" . "flags" $flags) }}
+{{- end -}}
+
+{{/*
+tgi.container: the TGI container of the Deployment (llm-common.workload.deployment), as a YAML list item.
+Usage: {{ include "tgi.container" . }}
+*/}}
+{{- define "tgi.container" -}}
+{{- $s := .Values.modelStorage -}}
+- name: tgi
+  image: {{ include "llm-common.images.image" (dict "context" . "image" .Values.image) | quote }}
+  imagePullPolicy: {{ .Values.image.pullPolicy }}
+  # No command: the image's entrypoint starts text-generation-launcher with these args.
+  args:
+    {{- include "tgi.args" . | nindent 4 }}
+  env:
+    # A writable HOME for the non-root user: Triton, FlashInfer and outlines caches live under it.
+    - name: HOME
+      value: /home/tgi
+    {{- if and (not (include "tgi.v3" .)) (ne $s.type "none") $s.hfHome (not $s.readOnly) }}
+    # TGI 2.0 images set HUGGINGFACE_HUB_CACHE=/data, which wins over HF_HOME: point it at the volume.
+    - name: HUGGINGFACE_HUB_CACHE
+      value: {{ printf "%s/huggingface/hub" (trimSuffix "/" $s.mountPath) | quote }}
+    {{- end }}
+    {{- include "llm-common.storage.env" (dict "context" . "tokenEnv" (include "tgi.tokenEnv" . | fromJsonArray)) | nindent 4 }}
+    {{- /* The launcher reads --api-key from API_KEY. */}}
+    {{- include "llm-common.env.apiKey" (dict "context" . "name" "API_KEY") | nindent 4 }}
+    {{- include "llm-common.env.extraEnv" (dict "context" .) | nindent 4 }}
+  {{- include "llm-common.workload.containerTail" (dict "context" . "port" .Values.containerPort
+        "volumeMounts" (list (dict "name" "home" "mountPath" "/home/tgi") "models" "shm")) | nindent 2 }}
 {{- end -}}
 
 {{/*
 tgi.tokenEnv: the variables the Hugging Face token is rendered as. TGI 2.1+ reads HF_TOKEN; 2.0.x passed
 HUGGING_FACE_HUB_TOKEN to its shards, so the 2.0 line gets both.
+Usage: {{- $names := include "tgi.tokenEnv" . | fromJsonArray -}}
 */}}
 {{- define "tgi.tokenEnv" -}}
 {{- if include "tgi.v3" . -}}
@@ -76,6 +109,7 @@ HUGGING_FACE_HUB_TOKEN to its shards, so the 2.0 line gets both.
 {{/*
 tgi.writableCache: "true" when the Hub cache is on a writable volume: HF_HOME points into it (hfHome), or the
 volume sits at /data, where the image's own HF_HOME (3.x) and HUGGINGFACE_HUB_CACHE (2.0) point.
+Usage: {{- if include "tgi.writableCache" . }}
 */}}
 {{- define "tgi.writableCache" -}}
 {{- $s := .Values.modelStorage -}}
@@ -84,6 +118,7 @@ volume sits at /data, where the image's own HF_HOME (3.x) and HUGGINGFACE_HUB_CA
 
 {{/*
 tgi.validate: cross-field rules that a schema cannot express. Each failure names the value to change.
+Usage: {{- include "tgi.validate" . -}}
 */}}
 {{- define "tgi.validate" -}}
 {{- $e := .Values.engine -}}
@@ -92,7 +127,7 @@ tgi.validate: cross-field rules that a schema cannot express. Each failure names
 {{- fail "engine.modelId is required: set it to a Hugging Face model id (e.g. mistralai/Mistral-7B-Instruct-v0.3) or an absolute path to a model directory on the volume (e.g. /data/mistral-7b)" -}}
 {{- end -}}
 {{- /* GPUs and shards: one shard per GPU of the pod. */ -}}
-{{- $gpus := include "llm-common.accelerator.count" .Values.accelerator | int -}}
+{{- $gpus := include "llm-common.accelerator.count" (dict "context" .) | int -}}
 {{- $shards := int $e.numShard -}}
 {{- if and (gt $gpus 0) (ne $gpus $shards) -}}
 {{- fail (printf "engine.numShard (%d) must equal accelerator.count (%d): TGI runs one shard per GPU. Set engine.numShard: %d, or accelerator.count: %d" $shards $gpus $gpus $shards) -}}
@@ -133,9 +168,7 @@ API key, silently ignore). */ -}}
 {{- fail (printf "engine.quantize: %s is not a TGI 2.0 method (2.0 has awq, eetq, gptq, bitsandbytes, bitsandbytes-nf4, bitsandbytes-fp4, fp8); imageLine is \"2.0\"" (toString $e.quantize)) -}}
 {{- end -}}
 {{- end -}}
-{{- if and .Values.apiKey.secretName (not .Values.apiKey.secretKey) -}}
-{{- fail "apiKey.secretKey is required when apiKey.secretName is set" -}}
-{{- end -}}
+{{- $_ := include "llm-common.env.apiKeyRef" (dict "context" .) -}}
 {{- /* A Hub download needs a writable cache: the image's own /data is root-owned and the pod is not root. */ -}}
 {{- $s := .Values.modelStorage -}}
 {{- if and (not (hasPrefix "/" $e.modelId)) (not (include "tgi.writableCache" .)) -}}
@@ -146,17 +179,18 @@ API key, silently ignore). */ -}}
 {{- fail (printf "autoscaling.metric.name: %q is not a TGI queue metric; use tgi_queue_size (requests waiting) or tgi_batch_current_size (requests in the running batch)" .Values.autoscaling.metric.name) -}}
 {{- end -}}
 {{- end -}}
-{{- include "llm-common.shm.validate" . -}}
+{{- include "llm-common.shm.validate" (dict "context" .) -}}
 {{- end -}}
 
 {{/*
 tgi.gatewayBackends: JSON list of what this release serves, for a gateway in front of it (the llm-stack umbrella
 calls it with .Subcharts.tgi), in the shape llm-stack.backends documents: every ready pod of the Service is a
 worker, serving the model id (TGI's /v1/models answers it).
+Usage: {{- $backends := include "tgi.gatewayBackends" .Subcharts.tgi | fromJsonArray -}}
 */}}
 {{- define "tgi.gatewayBackends" -}}
 {{- list (dict "names" (list (dict "name" .Values.engine.modelId "field" "engine.modelId")) "discovery" "endpoints"
-      "service" (include "llm-common.names.fullname" .) "namespace" (include "llm-common.names.namespace" .)
+      "service" (include "llm-common.names.fullname" (dict "context" .)) "namespace" (include "llm-common.names.namespace" (dict "context" .))
       "port" (int .Values.service.port) "portName" (.Values.service.portName | default "http") "pathPrefix" ""
-      "apiKey" (ternary (dict "secretName" .Values.apiKey.secretName "secretKey" .Values.apiKey.secretKey) nil (not (empty .Values.apiKey.secretName)))) | toJson -}}
+      "apiKey" (include "llm-common.env.apiKeyRef" (dict "context" .) | fromJson | default nil)) | toJson -}}
 {{- end -}}

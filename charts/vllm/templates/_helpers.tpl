@@ -4,14 +4,17 @@ vllm chart helpers. Everything engine-agnostic comes from the llm-common library
 
 {{/*
 vllm.servedModelName: the name clients send as "model" (model.servedModelName, else model.name).
+Usage: {{ include "vllm.servedModelName" . }}
 */}}
 {{- define "vllm.servedModelName" -}}
 {{- .Values.model.servedModelName | default .Values.model.name -}}
 {{- end -}}
 
 {{/*
-vllm.flags: JSON list of [flag, value, kind, field] for llm-common.args.flags, in the order vLLM documents them.
-Every structured value maps to exactly one flag; values left null keep vLLM's default.
+vllm.flags: JSON list of [flag, value, kind, field] for llm-common.args.flags, in the order vLLM documents them:
+the server's own flags, then the engine-argument table (llm-common.vllm.engineArgs). Every structured value maps to
+exactly one flag; values left null keep vLLM's default.
+Usage: {{- $flags := include "vllm.flags" . | fromJsonArray -}}
 */}}
 {{- define "vllm.flags" -}}
 {{- $flags := list
@@ -22,7 +25,7 @@ Every structured value maps to exactly one flag; values left null keep vLLM's de
   (list "revision" .Values.model.revision "str" "model.revision")
   (list "trust-remote-code" .Values.model.trustRemoteCode "flag" "model.trustRemoteCode")
 -}}
-{{- $flags = concat $flags (include "llm-common.vllm.engineFlags" (dict "engine" .Values.engine) | fromJsonArray) -}}
+{{- $flags = concat $flags (include "llm-common.vllm.engineArgs" (dict "context" .) | fromJsonArray) -}}
 {{- $flags = concat $flags (list
   (list "lora-modules" nil "str" "engine.lora.adapters")
   (list "api-key" nil "str" "apiKey.secretName (rendered as VLLM_API_KEY from the Secret)")
@@ -34,50 +37,64 @@ Every structured value maps to exactly one flag; values left null keep vLLM's de
 {{/*
 vllm.args: the container args: the model (positional, as `vllm serve` takes it), the rendered flags, the LoRA
 adapters, then extraArgs.
+Usage: args: {{- include "vllm.args" . | nindent 2 }}
 */}}
 {{- define "vllm.args" -}}
 {{- $flags := include "vllm.flags" . | fromJsonArray -}}
 - {{ .Values.model.name | toJson }}
-{{- include "llm-common.args.flags" (dict "flags" $flags "negatable" true) }}
+{{- include "llm-common.args.flags" (dict "context" . "flags" $flags "negatable" true) }}
 {{- with .Values.engine.lora.adapters }}
 - "--lora-modules"
 {{- range . }}
 - {{ printf "%s=%s" .name .path | toJson }}
 {{- end }}
 {{- end }}
-{{- include "llm-common.args.extra" (dict "flags" $flags "extraArgs" .Values.extraArgs) }}
+{{- include "llm-common.args.extra" (dict "context" . "flags" $flags) }}
+{{- end -}}
+
+{{/*
+vllm.container: the vLLM container of the Deployment (llm-common.workload.deployment), as a YAML list item.
+Usage: {{ include "vllm.container" . }}
+*/}}
+{{- define "vllm.container" -}}
+- name: vllm
+  image: {{ include "llm-common.images.image" (dict "context" . "image" .Values.image) | quote }}
+  imagePullPolicy: {{ .Values.image.pullPolicy }}
+  command: ["vllm", "serve"]
+  args:
+    {{- include "vllm.args" . | nindent 4 }}
+  env:
+    {{- include "llm-common.vllm.env" (dict "context" .) | nindent 4 }}
+    {{- include "llm-common.storage.env" (dict "context" .) | nindent 4 }}
+    {{- include "llm-common.env.apiKey" (dict "context" . "name" "VLLM_API_KEY") | nindent 4 }}
+    {{- include "llm-common.env.extraEnv" (dict "context" .) | nindent 4 }}
+  {{- include "llm-common.workload.containerTail" (dict "context" . "port" .Values.containerPort
+        "volumeMounts" (list (dict "name" "home" "mountPath" "/home/vllm") "models" "shm")) | nindent 2 }}
 {{- end -}}
 
 {{/*
 vllm.validate: cross-field rules that a schema cannot express. Each failure names the value to change.
+Usage: {{- include "vllm.validate" . -}}
 */}}
 {{- define "vllm.validate" -}}
 {{- if not .Values.model.name -}}
 {{- fail "model.name is required: set it to a Hugging Face model id (e.g. meta-llama/Llama-3.1-8B-Instruct) or a path under modelStorage.mountPath (e.g. /models/llama-3-70b)" -}}
 {{- end -}}
+{{- include "llm-common.vllm.validateGpus" (dict "context" .) -}}
 {{- $e := .Values.engine -}}
-{{- $gpus := include "llm-common.accelerator.count" .Values.accelerator | int -}}
-{{- $need := mul (int $e.tensorParallelSize) (int $e.pipelineParallelSize) -}}
-{{- if and (gt $gpus 0) (ne $gpus (int $need)) -}}
-{{- fail (printf "accelerator.count (%d) must equal engine.tensorParallelSize (%d) x engine.pipelineParallelSize (%d) = %d: set accelerator.count: %d, or change the parallel sizes" $gpus (int $e.tensorParallelSize) (int $e.pipelineParallelSize) (int $need) (int $need)) -}}
-{{- end -}}
-{{- if and (eq $gpus 0) (gt (int $need) 1) -}}
-{{- fail (printf "engine.tensorParallelSize x engine.pipelineParallelSize = %d with accelerator.type=cpu; CPU pods serve one replica per pod: set both to 1" (int $need)) -}}
-{{- end -}}
 {{- if and $e.lora.adapters (not $e.lora.enabled) -}}
 {{- fail "engine.lora.adapters is set but engine.lora.enabled is false: set engine.lora.enabled: true to serve adapters" -}}
 {{- end -}}
-{{- if and .Values.apiKey.secretName (not .Values.apiKey.secretKey) -}}
-{{- fail "apiKey.secretKey is required when apiKey.secretName is set" -}}
-{{- end -}}
-{{- include "llm-common.shm.validate" . -}}
-{{- include "llm-common.names.servedNames" (dict "names" (first (include "vllm.gatewayBackends" . | fromJsonArray)).names) -}}
+{{- $_ := include "llm-common.env.apiKeyRef" (dict "context" .) -}}
+{{- include "llm-common.shm.validate" (dict "context" .) -}}
+{{- include "llm-common.names.servedNames" (dict "context" . "names" (first (include "vllm.gatewayBackends" . | fromJsonArray)).names) -}}
 {{- end -}}
 
 {{/*
 vllm.gatewayBackends: JSON list of what this release serves, for a gateway in front of it (the llm-stack umbrella
 calls it with .Subcharts.vllm), in the shape llm-stack.backends documents: every ready pod of the Service is a
 worker; names are the served name, its aliases and the static LoRA adapters, each with the value that sets it.
+Usage: {{- $backends := include "vllm.gatewayBackends" .Subcharts.vllm | fromJsonArray -}}
 */}}
 {{- define "vllm.gatewayBackends" -}}
 {{- $names := list (dict "name" (include "vllm.servedModelName" .) "field" (ternary "model.servedModelName" "model.name" (not (empty .Values.model.servedModelName)))) -}}
@@ -89,8 +106,8 @@ worker; names are the served name, its aliases and the static LoRA adapters, eac
 {{- $names = append $names (dict "name" $a.name "field" (printf "engine.lora.adapters[%d].name" $i)) -}}
 {{- end -}}
 {{- end -}}
-{{- list (dict "names" $names "discovery" "endpoints" "service" (include "llm-common.names.fullname" .)
-      "namespace" (include "llm-common.names.namespace" .) "port" (int .Values.service.port)
+{{- list (dict "names" $names "discovery" "endpoints" "service" (include "llm-common.names.fullname" (dict "context" .))
+      "namespace" (include "llm-common.names.namespace" (dict "context" .)) "port" (int .Values.service.port)
       "portName" (.Values.service.portName | default "http") "pathPrefix" ""
-      "apiKey" (ternary (dict "secretName" .Values.apiKey.secretName "secretKey" .Values.apiKey.secretKey) nil (not (empty .Values.apiKey.secretName)))) | toJson -}}
+      "apiKey" (include "llm-common.env.apiKeyRef" (dict "context" .) | fromJson | default nil)) | toJson -}}
 {{- end -}}
