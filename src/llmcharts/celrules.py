@@ -1,4 +1,6 @@
-"""CEL rules (x-kubernetes-validations) of custom-resource schemas, evaluated on a rendered object as the API server
+"""Evaluates the CEL rules of custom-resource schemas on a rendered object, as the API server does.
+
+CEL rules (x-kubernetes-validations) of custom-resource schemas, evaluated on a rendered object as the API server
 does on create, with a real CEL engine (common-expression-language, the cel-rust interpreter).
 
 How the API server runs them (k8s.io/apiextensions-apiserver/pkg/apiserver/schema/cel/validation.go), and so here:
@@ -11,8 +13,7 @@ How the API server runs them (k8s.io/apiextensions-apiserver/pkg/apiserver/schem
   are not run (listed in NOT_EVALUATED).
 A rule is run only when the engine provides every function it calls (FUNCTIONS); any other rule must be listed in
 NOT_EVALUATED with its reason, or checking an object it applies to is an error (tests/static/test_cel_rules.py
-checks that every rule in schemas/crds is one or the other).
-"""
+checks that every rule in schemas/crds is one or the other)."""
 from __future__ import annotations
 
 import copy

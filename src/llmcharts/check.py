@@ -1,4 +1,6 @@
-"""Render one chart with one set of values files under every pinned helm (concurrently), and check the result:
+"""Checks a chart with values files: helm 3 and 4 agree, strict schemas pass, every invariant holds.
+
+Render one chart with one set of values files under every pinned helm (concurrently), and check the result:
 helm 3 and helm 4 give identical objects, every object validates strictly (Kubernetes schemas for the
 oldest and newest supported minor, every release's CRD schema and CEL rules for custom resources), and every
 invariant holds."""
@@ -8,7 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import invariants, paths, validate
-from .helm import Helm, Render, template_all
+from .discovery import chart_dir
+from .helm import Helm, Render, build_all_dependencies, template_all
 
 
 def _key(o: dict) -> tuple:
@@ -82,3 +85,17 @@ def judge(chart: Path, values: list[Path], renders: list[Render], crd_dirs=None)
                                            paths.crd_dirs() if crd_dirs is None else crd_dirs)
     rep.violations = invariants.run_all(rep.objects)
     return rep
+
+
+def check_command(chart: str, values: list[str], helm: str = "both", release: str = "check",
+                  namespace: str = "default", show: bool = False) -> int:
+    """`llmcharts check`: the report of charts/<chart> with these values under one helm or both; exit status 0 when
+    everything passes."""
+    helms = [Helm(n) for n in (paths.HELM_NAMES if helm == "both" else [helm])]
+    path = chart_dir(chart)
+    build_all_dependencies(helms[0], [path])
+    rep = check(path, [Path(f) for f in values], helms, release=release, namespace=namespace)
+    if show and rep.renders:
+        print(next(iter(rep.renders.values())).stdout)
+    print(rep.summary())
+    return 0 if rep.ok else 1

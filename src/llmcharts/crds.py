@@ -1,4 +1,6 @@
-"""Custom-resource schemas: the in-repo ones (schemas/crds) or raw CRD directories (LLMCHARTS_CRD_DIRS), loaded
+"""Custom-resource schemas (in-repo or raw CRD directories), loaded per kind for strict and CEL checks.
+
+Custom-resource schemas: the in-repo ones (schemas/crds) or raw CRD directories (LLMCHARTS_CRD_DIRS), loaded
 lazily per kind and checked strictly (unknown fields are errors) and by their CEL rules."""
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""Which charts and values files the harness runs: every application chart under charts/, with its
+"""Which charts and values files the harness runs: application charts, their ci values and presets.
+
+Which charts and values files the harness runs: every application chart under charts/, with its
 ci/*-values.yaml files and the presets in values/<chart>/."""
 from __future__ import annotations
 
@@ -16,6 +18,14 @@ def all_charts() -> list[Path]:
 
 def app_charts() -> list[Path]:
     return [c for c in all_charts() if (yaml.safe_load((c / "Chart.yaml").read_text()) or {}).get("type", "application") != "library"]
+
+
+def chart_dir(name: str) -> Path:
+    """charts/<name>; a SystemExit that lists the charts when there is no such chart."""
+    chart = paths.CHARTS / name
+    if not (chart / "Chart.yaml").exists():
+        raise SystemExit(f"unknown chart {name!r}; charts: {', '.join(c.name for c in app_charts())}")
+    return chart
 
 
 @dataclass(frozen=True)

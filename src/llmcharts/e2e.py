@@ -1,4 +1,6 @@
-"""Checks shared by the end-to-end tests and the broken-variant tests: each takes a render (and, where it
+"""Checks shared by the end-to-end and broken-variant tests, each raising AssertionError on a fault.
+
+Checks shared by the end-to-end tests and the broken-variant tests: each takes a render (and, where it
 needs one, a running engine) and raises AssertionError naming what is wrong."""
 from __future__ import annotations
 
@@ -10,7 +12,8 @@ import urllib.request
 from pathlib import Path
 
 from . import engine_env
-from .invariants import dig, pod_templates
+from .objects import dig
+from .pods import pod_templates
 
 SRC = Path(__file__).resolve().parents[1]
 

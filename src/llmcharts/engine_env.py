@@ -1,9 +1,10 @@
-"""The real-engine environments, created on first use and cached: a venv with vLLM's CPU build (plus Ray
+"""The real-engine environments (vLLM's CPU build, vllm-router), created on first use and cached.
+
+The real-engine environments, created on first use and cached: a venv with vLLM's CPU build (plus Ray
 Serve and the OpenAI client) and a venv with vllm-router. Pinned by requirements-engine.txt and
 requirements-router.txt; a stamp file records what was installed, so a changed pin rebuilds.
 
-Location: $LLMCHARTS_ENGINE_HOME (default ~/.cache/llm-charts). `python -m llmcharts.engine_env` installs both.
-"""
+Location: $LLMCHARTS_ENGINE_HOME (default ~/.cache/llm-charts). `python -m llmcharts.engine_env` installs both."""
 from __future__ import annotations
 
 import fcntl

@@ -1,4 +1,6 @@
-"""The fake GPU fleet of tests/kind/fleet.yaml: its Node objects (kwok), the scheduling twins of a render's GPU pods,
+"""The fake GPU fleet of tests/kind/fleet.yaml: nodes, scheduling twins of GPU pods, an offline fit.
+
+The fake GPU fleet of tests/kind/fleet.yaml: its Node objects (kwok), the scheduling twins of a render's GPU pods,
 and an offline first-fit placement that says whether the twins fit the fleet (the cluster test asks the scheduler)."""
 from __future__ import annotations
 
@@ -6,7 +8,8 @@ import copy
 import re
 from dataclasses import dataclass
 
-from llmcharts.invariants import PodTemplate, dig, gpu_resources, pod_templates, quantity
+from llmcharts.objects import PodTemplate, dig, gpu_resources, quantity
+from llmcharts.pods import pod_templates
 
 FAKE_LABEL = "llm-charts.io/fake-node"   # on every fake node; twins select it
 PAUSE_IMAGE = "registry.k8s.io/pause:3.10"

@@ -1,4 +1,6 @@
-"""Thin wrapper over the helm binaries: dependency build, template, lint, install --dry-run; a shared thread pool
+"""Thin wrapper over the helm binaries (dependency build, template, lint, dry run) on a shared pool.
+
+Thin wrapper over the helm binaries: dependency build, template, lint, install --dry-run; a shared thread pool
 to run helm calls in parallel."""
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""What the cluster tests install and where, decided offline: targets, ct overlays, the mock GPU pools, the fake GPU
+"""What the cluster tests install and where, decided offline, and whether a render fits kind.
+
+What the cluster tests install and where, decided offline: targets, ct overlays, the mock GPU pools, the fake GPU
 fleet, and whether a render fits them (its pods, its GPUs, its Secrets, its `helm test` hook)."""
 from __future__ import annotations
 
@@ -10,7 +12,8 @@ from pathlib import Path
 import yaml
 
 from llmcharts import paths
-from llmcharts.invariants import dig, gpu_resources, pod_templates, quantity
+from llmcharts.objects import dig, gpu_resources, quantity, secret_refs
+from llmcharts.pods import pod_templates
 
 KIND = paths.ROOT / "tests" / "kind"
 VALUES = KIND / "values"
@@ -151,11 +154,10 @@ def runs_on_kind(objects: list[dict], secrets_created) -> list[str]:
             mem = quantity(dig(c, "resources", "limits", "memory"))
             if mem and mem > MAX_POD_MEMORY_LIMIT:
                 problems.append(f"{pod.name}: memory limit {dig(c, 'resources', 'limits', 'memory')} is above 8Gi")
-            for e in c.get("env") or []:
-                ref = dig(e, "valueFrom", "secretKeyRef")
-                if ref and not ref.get("optional") and not secrets_created(e["name"], ref["name"], ref["key"]):
-                    problems.append(f"{pod.name}: env {e['name']} needs Secret {ref['name']}/{ref['key']}, "
-                                    "which nothing creates on the kind cluster")
+        for _, e, ref in secret_refs([pod]):
+            if not ref.get("optional") and not secrets_created(e["name"], ref["name"], ref["key"]):
+                problems.append(f"{pod.name}: env {e['name']} needs Secret {ref['name']}/{ref['key']}, "
+                                "which nothing creates on the kind cluster")
         for key in selector:
             if key not in labels and not key.startswith("kubernetes.io/"):
                 problems.append(f"{pod.name}: nodeSelector {key} is a label the kind nodes do not have")

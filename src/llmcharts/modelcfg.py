@@ -1,4 +1,6 @@
-"""Reads what sizing needs from a model folder: config.json (attention layout, dtype, quantization) and the
+"""Reads what sizing needs from a model folder: attention layout, dtypes, quantization, weight bytes.
+
+Reads what sizing needs from a model folder: config.json (attention layout, dtype, quantization) and the
 weight bytes, exactly from the safetensors headers or index when present, else counted from config.json.
 
 KV-cache rules are ported from vLLM 0.32 (the engine venv's installed source):
@@ -9,8 +11,7 @@ KV-cache rules are ported from vLLM 0.32 (the engine venv's installed source):
   kv_lora_rank + qk_rope_head_dim, head_size_v = 0).
 - Which layers slide: vllm/engine/arg_utils.py (the model-wide sliding_window applies only when config.json has
   no layer_types or all of them slide) and the per-layer layer_types the model files pass (llama.py, gemma2.py),
-  with transformers 5.19's defaults for layer_types (Gemma2Config, Gemma3TextConfig, Qwen2Config).
-"""
+  with transformers 5.19's defaults for layer_types (Gemma2Config, Gemma3TextConfig, Qwen2Config)."""
 from __future__ import annotations
 
 import json

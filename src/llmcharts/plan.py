@@ -1,4 +1,6 @@
-"""Sizes a model on a GPU as vLLM 0.32 would: weights per GPU, KV cache tokens and concurrency at a context
+"""Sizes a model on a GPU as vLLM 0.32 would: weights, KV cache, concurrency, fit, suggestions.
+
+Sizes a model on a GPU as vLLM 0.32 would: weights per GPU, KV cache tokens and concurrency at a context
 length, whether it fits, the smallest tensor-parallel size that does, and shm / memory / startup suggestions.
 
 How vLLM 0.32 sizes the KV cache (the engine venv's installed source):
@@ -15,8 +17,7 @@ How vLLM 0.32 sizes the KV cache (the engine venv's installed source):
   (sliding + full) models.
 - Sliding-window layers hold min(window - 1 + max_in_flight_tokens, max_model_len) tokens + 1 block per request
   (vllm/v1/kv_cache_interface.py SlidingWindowSpec.max_admission_blocks_per_request); max_in_flight_tokens =
-  max_num_batched_tokens x concurrent batches (vllm/config/vllm.py: 2 with async scheduling, the GPU default).
-"""
+  max_num_batched_tokens x concurrent batches (vllm/config/vllm.py: 2 with async scheduling, the GPU default)."""
 from __future__ import annotations
 
 import math

@@ -1,4 +1,6 @@
-"""Writes a complete, commented values file for the vllm, tgi, kserve-llm or ray-llm chart from a plan, with
+"""Writes a complete, commented values file for an engine chart from a plan.
+
+Writes a complete, commented values file for the vllm, tgi, kserve-llm or ray-llm chart from a plan, with
 the model's profile (schemas/model-profile.schema.yaml) for the render-time fit check."""
 from __future__ import annotations
 

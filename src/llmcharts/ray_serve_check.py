@@ -1,4 +1,6 @@
-"""Validate rendered Ray Serve configs (a RayService's serveConfigV2, or the ray-llm chart's serve ConfigMap) with
+"""Validates rendered Ray Serve configs with the pinned Ray's own models, without starting Ray.
+
+Validate rendered Ray Serve configs (a RayService's serveConfigV2, or the ray-llm chart's serve ConfigMap) with
 the pinned Ray's own models, without starting Ray. KubeRay types serveConfigV2 as a plain string, so neither the
 CRD nor the API server looks inside it; Ray reads it only at deploy time.
 
@@ -21,8 +23,7 @@ Checked, in the order Ray applies them when it deploys the config:
 Each llm_config's result also reports what the engine will ask Ray for (num_devices, placement bundles).
 
 Usage (engine venv): PYTHONPATH=src python -m llmcharts.ray_serve_check < configs.json
-From the harness: llmcharts.ray_serve_check.run({id: config_yaml}) runs it in the engine venv.
-"""
+From the harness: llmcharts.ray_serve_check.run({id: config_yaml}) runs it in the engine venv."""
 from __future__ import annotations
 
 import json

@@ -1,4 +1,6 @@
-"""Strict schema validation of rendered objects: core kinds against the upstream Kubernetes JSON schemas
+"""Strict schema validation of rendered objects against Kubernetes and custom-resource schemas.
+
+Strict schema validation of rendered objects: core kinds against the upstream Kubernetes JSON schemas
 (kubernetes-validate's offline copy, strict variant: unknown fields are errors), custom resources against every
 release's schema that defines them (crds.py: strict openAPIV3Schema and its CEL rules)."""
 from __future__ import annotations

@@ -15,8 +15,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import openai
 import pytest
 
+import render_cache
 from llmcharts import e2e, paths
-from llmcharts.invariants import dig
 from llmcharts.local import LocalRunner, local_overlay, wait_for_gateway_models
 
 from conftest import STATS
@@ -40,8 +40,7 @@ def gateway_service(objects) -> str:
 def stack(helms, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("gw")
     overlay = local_overlay(STACK, tmp)
-    r = helms["helm4"].template(STACK, [PRESET, overlay, HERE / "gateway-values.yaml"], release="gw", namespace="llm-test")
-    assert r.ok, r.error
+    r = render_cache.render(helms["helm4"], STACK, [PRESET, overlay, HERE / "gateway-values.yaml"], release="gw")
     runner = LocalRunner(r.objects, tmp / "run", secrets={"llm-api-key": {"api-key": API_KEY}},
                          namespace="llm-test", extra_env={"HF_HUB_OFFLINE": "1"}, tiny_models=True)
     with runner:
@@ -221,11 +220,9 @@ def test_routing_policy_has_an_effect(stack):
     rr = {k: replica_requests(pods)[k] - v for k, v in before.items()}
     assert sorted(rr.values()) == [n / 2, n / 2], f"round_robin: {rr}"
 
-    r = stack["helms"]["helm4"].template(STACK, [paths.VALUES / "llm-stack" / "seed-gateway.yaml"], release="ca",
-                                         namespace="llm-test", set_values={
-                                             "gateway.policy": "cache_aware", "gateway.extraBackends": [
-                                                 {"model": MODEL, "service": ENGINE, "port": 8000}]})
-    assert r.ok, r.error
+    r = render_cache.render(stack["helms"]["helm4"], STACK, [paths.VALUES / "llm-stack" / "seed-gateway.yaml"],
+                            release="ca", set_values={"gateway.policy": "cache_aware", "gateway.extraBackends": [
+                                {"model": MODEL, "service": ENGINE, "port": 8000}]})
     runner = stack["runner"]
     names = runner.add(r.objects)
     runner.start(names=names)

@@ -4,6 +4,7 @@ KServe's controller builds it ({{.Name}} becomes the InferenceService name), run
 import openai
 import pytest
 
+import render_cache
 from llmcharts import paths
 from llmcharts.local import LocalRunner
 
@@ -15,9 +16,8 @@ CHART = paths.CHARTS / "kserve-llm"
 
 @pytest.fixture(scope="module")
 def predictor(helms, tmp_path_factory):
-    r = helms["helm4"].template(CHART, [CHART / "ci" / "cpu-values.yaml", paths.VALUES / "local" / "cpu.yaml"],
-                                release="ks", namespace="llm-test")
-    assert r.ok, r.error
+    r = render_cache.render(helms["helm4"], CHART, [CHART / "ci" / "cpu-values.yaml", paths.VALUES / "local" / "cpu.yaml"],
+                            release="ks")
     runner = LocalRunner(r.objects, tmp_path_factory.mktemp("kserve"), namespace="llm-test",
                          extra_env={"HF_HUB_OFFLINE": "1"}, tiny_models=True)
     with runner:

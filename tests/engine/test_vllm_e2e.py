@@ -16,8 +16,9 @@ from pathlib import Path
 import openai
 import pytest
 
+import render_cache
 from llmcharts import cli, discovery, e2e, paths
-from llmcharts.invariants import dig
+from llmcharts.objects import dig
 from llmcharts.local import LocalRunner
 
 from conftest import STATS
@@ -30,10 +31,8 @@ TIMINGS = {}
 
 
 def render(helms, chart=paths.CHARTS / "vllm", *values):
-    r = helms["helm4"].template(chart, [PRESET, paths.VALUES / "local" / "cpu.yaml", HERE / "api-key-values.yaml", *values],
-                                release="e2e")
-    assert r.ok, r.error
-    return r.objects
+    return render_cache.render(helms["helm4"], chart, [PRESET, paths.VALUES / "local" / "cpu.yaml",
+                                                       HERE / "api-key-values.yaml", *values], release="e2e").objects
 
 
 @pytest.fixture(scope="module")
@@ -92,9 +91,8 @@ def test_every_metric_the_charts_reference_is_exposed(stack, helms):
     referenced = set()
     for case in discovery.cases():
         if case.chart.name == "vllm":
-            r = helms["helm4"].template(case.chart, [case.values], release="m")
-            assert r.ok, r.error
-            referenced |= e2e.referenced_metrics(r.objects)
+            referenced |= e2e.referenced_metrics(render_cache.render(helms["helm4"], case.chart, [case.values],
+                                                                       release=case.release).objects)
     assert "vllm:num_requests_waiting" in referenced  # the autoscaling default is among them
     missing = referenced - e2e.exposed_metrics(stack["base"])
     assert not missing, f"charts reference metrics the engine does not expose: {sorted(missing)}"

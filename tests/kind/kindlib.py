@@ -20,13 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pykube
-import yaml
 from pytest_helm_charts.k8s.deployment import wait_for_deployments_to_run
 from pytest_helm_charts.utils import wait_for_objects_condition
 
 from kube import Kube
 from llmcharts import paths
-from llmcharts.invariants import pod_templates
+from llmcharts.helm import parse_manifests
+from llmcharts.objects import secret_refs as pod_secret_refs
+from llmcharts.pods import pod_templates
 from llmcharts.kindplan import Target
 
 MODE = os.environ.get("LLMCHARTS_E2E_CLUSTER", "kind")
@@ -142,20 +143,10 @@ class Release:
                                               f"app.kubernetes.io/component={component}")
 
 
-def parse_manifests(text: str) -> list[dict]:
-    return [d for d in yaml.safe_load_all(text) if d]
-
-
 def secret_refs(objects: list[dict]) -> set[tuple[str, str, str]]:
-    """(env name, secret, key) of every secretKeyRef in the rendered pods."""
-    out = set()
-    for pod in pod_templates(objects):
-        for c in pod.containers():
-            for e in c.get("env") or []:
-                ref = ((e.get("valueFrom") or {}).get("secretKeyRef")) or {}
-                if ref and not ref.get("optional"):
-                    out.add((e["name"], ref["name"], ref["key"]))
-    return out
+    """(env name, secret, key) of every secretKeyRef (not optional) in the rendered pods."""
+    return {(e["name"], ref["name"], ref["key"]) for _, e, ref in pod_secret_refs(pod_templates(objects))
+            if not ref.get("optional")}
 
 
 def values_args(target: Target) -> list[str]:

@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+import render_cache
 from llmcharts import fleet, kindplan, paths
 from llmcharts.helm import Helm
 from kube import scheduled_condition
@@ -37,10 +38,8 @@ def fake_nodes(kube):
 
 
 def render(preset, **set_values) -> list[dict]:
-    r = Helm("helm3").template(paths.CHARTS / preset.parent.name, [preset], release=preset.stem[:30].strip("-"),
-                               set_values=set_values)
-    assert r.ok, r.error
-    return r.objects
+    return render_cache.render(Helm("helm3"), paths.CHARTS / preset.parent.name, [preset],
+                               release=preset.stem[:30].strip("-"), set_values=set_values).objects
 
 
 def submit(kube, namespace: str, twins) -> list[dict]:

@@ -19,7 +19,8 @@ from kind_fixtures import e2e_cluster, kube, kube_config  # noqa: F401 (fixtures
 import smoke
 from kube import PortForward, scheduled_condition
 from llmcharts import e2e, kindplan
-from llmcharts.invariants import gpu_resources, pod_templates
+from llmcharts.objects import gpu_resources
+from llmcharts.pods import pod_templates
 
 TARGETS = kindplan.targets(kindlib.MODE)
 pytestmark = pytest.mark.kind
@@ -51,7 +52,8 @@ def contains(expected, actual) -> bool:
     return expected == actual or str(expected) == str(actual)
 
 
-def test_targets_exist():
+def test_targets_exist(e2e_cluster):
+    """Run against a cluster, the selection (LLMCHARTS_E2E_CLUSTER, _TARGETS, _CHARTS) leaves something to test."""
     assert TARGETS, f"no tests/kind/values target for LLMCHARTS_E2E_CLUSTER={kindlib.MODE}"
 
 

@@ -7,6 +7,7 @@ import functools
 import pytest
 
 import render_cache
+from query import find
 from llmcharts import celrules, crds, discovery, paths, validate
 
 from conftest import STATS
@@ -81,8 +82,7 @@ def test_absent_and_null_nodes_are_not_judged():
 
 
 def _render(helms, chart, values, kind):
-    objs = render_cache.render(helms["helm4"], paths.CHARTS / chart, [paths.CHARTS / chart / "ci" / values]).objects
-    return next(o for o in objs if o["kind"] == kind)
+    return find(render_cache.Chart(chart).objects(helms, paths.CHARTS / chart / "ci" / values), kind)
 
 
 def _refused(obj, message):

@@ -3,9 +3,13 @@ renders, checks and prints what it would apply."""
 import os
 import subprocess
 
+import pytest
 import yaml
 
-from llmcharts import paths
+import render_cache
+from llmcharts import deploy, paths
+from llmcharts.objects import secret_refs
+from llmcharts.pods import pod_templates
 
 CHECK = [str(paths.ROOT / ".venv" / "bin" / "llmcharts"), "check", "-c", "vllm"]
 
@@ -22,27 +26,31 @@ def test_check_passes_a_good_preset(tmp_path):
     assert "0 violations" in r.stdout and "result: OK" in r.stdout
 
 
-def test_check_reports_an_invariant_violation(tmp_path):
+@pytest.mark.parametrize("values,expected", [
+    ({"probes": {"port": "metrics"}}, ["[engine_containers_have_probes]", "'metrics' is not a declared container port"]),
+    ({"podSecurityContext": {"runAsUser": "root"}}, ["spec.template.spec.securityContext.runAsUser"]),
+    ({"engine": {"tensorParallelSize": 2}}, ["accelerator.count (1) must equal"]),
+], ids=["invariant-violation", "kubernetes-schema-error", "render-error"])
+def test_check_reports_a_problem_and_fails(values, expected, tmp_path):
     f = tmp_path / "v.yaml"
-    f.write_text(yaml.safe_dump({"model": {"name": "x"}, "probes": {"port": "metrics"}}))
+    f.write_text(yaml.safe_dump({"model": {"name": "x"}, **values}))
     r = run(CHECK + ["-f", str(f)], tmp_path)
     assert r.returncode == 1
-    assert "[engine_containers_have_probes]" in r.stdout and "'metrics' is not a declared container port" in r.stdout
+    assert all(e in r.stdout for e in expected), r.stdout
 
 
-def test_check_reports_a_kubernetes_schema_error(tmp_path):
-    f = tmp_path / "v.yaml"
-    f.write_text(yaml.safe_dump({"model": {"name": "x"}, "podSecurityContext": {"runAsUser": "root"}}))
-    r = run(CHECK + ["-f", str(f)], tmp_path)
-    assert r.returncode == 1
-    assert "spec.template.spec.securityContext.runAsUser" in r.stdout
-
-
-def test_check_reports_a_render_error(tmp_path):
-    f = tmp_path / "v.yaml"
-    f.write_text(yaml.safe_dump({"model": {"name": "x"}, "engine": {"tensorParallelSize": 2}}))
-    r = run(CHECK + ["-f", str(f)], tmp_path)
-    assert r.returncode == 1 and "accelerator.count (1) must equal" in r.stdout
+def test_local_run_hands_every_pod_the_secrets_it_reads(helms, monkeypatch):
+    """A local deploy creates each Secret key a pod reads (init containers and optional refs included): the Hugging
+    Face token from $HF_TOKEN, every other key one generated API key; the cluster pre-check asks only for the keys
+    a pod cannot start without."""
+    monkeypatch.setenv("HF_TOKEN", "hf_local")
+    objs = render_cache.Chart("vllm").objects(helms, paths.CHARTS / "vllm" / "ci" / "full-values.yaml")
+    secrets, api_key = deploy.local_secrets(objs)
+    assert secrets == {"hf-token": {"token": "hf_local"}, "vllm-api-key": {"api-key": api_key}} and len(api_key) > 20
+    stack = render_cache.Chart("llm-stack").objects(helms, paths.VALUES / "llm-stack" / "cpu-local.yaml")
+    optional = [ref for _, _, ref in secret_refs(pod_templates(stack)) if ref.get("optional")]
+    assert optional and deploy.referenced_secrets(stack) == {"llm-api-key": {"api-key"}}
+    assert deploy.local_secrets(stack)[0].keys() == {"llm-api-key"}
 
 
 def test_deploy_without_a_cluster_prints_the_checked_manifests(tmp_path):

@@ -4,7 +4,7 @@ helm 4 needs no cluster at all. helm 3 reads discovery even for a client-side dr
 is pointed at tests/discovery_stub.py, which answers only discovery (/version, /api, /apis and resource lists)."""
 import pytest
 
-from llmcharts import discovery, invariants, paths
+from llmcharts import discovery, paths, pods
 from llmcharts.helm import pool
 
 from discovery_stub import discovery_kubeconfig
@@ -34,7 +34,7 @@ def test_install_dry_run_client(case, helm_name, dry_runs):
     assert "STATUS: pending-install" in r.stdout
     # A workload was rendered: a Deployment, or a custom resource that embeds pod templates (RayService, ...) or
     # that KServe builds pods from (InferenceService, its runtime).
-    workloads = (*invariants.POD_TEMPLATE_PATHS, "InferenceService", *invariants.KSERVE_RUNTIME_KINDS)
+    workloads = (*pods.POD_TEMPLATE_PATHS, "InferenceService", *pods.KSERVE_RUNTIME_KINDS)
     assert "NOTES:" in r.stdout and any(f"\nkind: {k}\n" in r.stdout for k in workloads)
 
 

@@ -13,8 +13,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import yaml
 
+import render_cache
 from llmcharts import paths
-from llmcharts.invariants import dig
+from llmcharts.objects import dig
 
 VLLM = paths.CHARTS / "vllm"
 pytestmark = pytest.mark.skipif(not shutil.which("curl") or not shutil.which("sh"), reason="needs sh and curl")
@@ -80,8 +81,7 @@ class FakeOpenAI:
 
 
 def hook_pod(helms, chart, values=(), set_values=None) -> dict:
-    r = helms["helm4"].template(chart, list(values), set_values=set_values)
-    assert r.ok, r.error
+    r = render_cache.render(helms["helm4"], chart, list(values), set_values=set_values)
     pods = [o for o in r.objects if o["kind"] == "Pod" and dig(o, "metadata", "annotations", "helm.sh/hook") == "test"]
     assert len(pods) == 1, [o["kind"] for o in r.objects]
     return pods[0]

@@ -6,25 +6,27 @@ import pytest
 
 import render_cache
 from llmcharts import invariants, paths
-from llmcharts.invariants import dig
+import query
+from query import find, gateway_config, pod_spec
+
+
+def full_render(helms, chart: str = "vllm") -> list[dict]:
+    """A chart's good render, from its ci/full-values.yaml (objects of the caller's own)."""
+    return render_cache.Chart(chart, release="inv", helm="helm3").objects(helms, paths.CHARTS / chart / "ci" /
+                                                                          "full-values.yaml")
 
 
 @pytest.fixture(scope="module")
 def good(helms):
-    vllm = paths.CHARTS / "vllm"
-    return render_cache.render(helms["helm3"], vllm, [vllm / "ci" / "full-values.yaml"], release="inv").objects
-
-
-def find(objs, kind):
-    return next(o for o in objs if o["kind"] == kind)
+    return full_render(helms)
 
 
 def container(objs):
-    return find(objs, "Deployment")["spec"]["template"]["spec"]["containers"][0]
+    return query.container(find(objs, "Deployment"))
 
 
 def pod(objs):
-    return find(objs, "Deployment")["spec"]["template"]["spec"]
+    return pod_spec(find(objs, "Deployment"))
 
 
 def _gpu_limit_differs(o):
@@ -104,18 +106,14 @@ def _missing_standard_label(o):
 
 
 # Breaks built from a kserve-llm render (ci/full-values.yaml): a ClusterServingRuntime and two InferenceServices,
-# which the invariants see as the predictor pods KServe builds from them (invariants.kserve_pod_templates).
+# which the invariants see as the predictor pods KServe builds from them (pods.kserve_pod_templates).
 def on_kserve(fn):
     fn.chart = "kserve-llm"
     return fn
 
 
-def named(objs, kind, name=None):
-    return next(o for o in objs if o["kind"] == kind and (name is None or o["metadata"]["name"] == name))
-
-
 def kruntime(objs):
-    return named(objs, "ClusterServingRuntime")
+    return find(objs, "ClusterServingRuntime")
 
 
 def kcontainer(objs):
@@ -123,7 +121,7 @@ def kcontainer(objs):
 
 
 def kpredictor(objs, name="llama-70b"):
-    return named(objs, "InferenceService", name)["spec"]["predictor"]
+    return find(objs, "InferenceService", name)["spec"]["predictor"]
 
 
 @on_kserve
@@ -250,14 +248,7 @@ def on_stack(fn):
 
 
 def gateway_pod(objs):
-    return next(o for o in objs if o["kind"] == "Deployment" and o["metadata"]["name"].endswith("-gateway"))["spec"]["template"]["spec"]
-
-
-def gateway_config(objs):
-    """The registrar's backends.json in the gateway ConfigMap, as (ConfigMap, parsed config)."""
-    import json
-    cm = next(o for o in objs if o["kind"] == "ConfigMap" and "backends.json" in o.get("data", {}))
-    return cm, json.loads(cm["data"]["backends.json"])
+    return pod_spec(next(o for o in objs if o["kind"] == "Deployment" and o["metadata"]["name"].endswith("-gateway")))
 
 
 def edit_gateway_config(objs, edit):
@@ -280,6 +271,12 @@ def _stack_backend_without_service(o):
 @on_stack
 def _stack_backend_on_a_missing_port(o):
     edit_gateway_config(o, lambda bs: next(b for b in bs if b["source"] == "vllm").update(portName="grpc"))
+
+
+@on_stack
+def _stack_kserve_backend_off_the_predictor_port(o):
+    # the <name>-predictor Service KServe creates (pods.predictor_service) listens on 80 only
+    edit_gateway_config(o, lambda bs: next(b for b in bs if b["source"] == "kserve-llm").update(port=8080))
 
 
 @on_stack
@@ -342,16 +339,9 @@ def test_good_render_passes_every_invariant(good):
 
 
 @pytest.fixture(scope="module")
-def renders(helms, good):
+def renders(helms):
     """Good renders by chart (a break's .chart, default vllm), each from the chart's ci/full-values.yaml."""
-    cache = {"vllm": good}
-
-    def get(chart):
-        if chart not in cache:
-            cache[chart] = render_cache.render(helms["helm3"], paths.CHARTS / chart,
-                                               [paths.CHARTS / chart / "ci" / "full-values.yaml"], release="inv").objects
-        return cache[chart]
-    return get
+    return lambda chart: full_render(helms, chart)
 
 
 def test_good_kserve_render_passes_every_invariant(renders):
@@ -369,7 +359,7 @@ def test_good_stack_render_passes_every_invariant(renders):
 @pytest.mark.parametrize("name,brk", [(n, b) for n, bs in BREAKS.items() for b in bs],
                          ids=lambda x: x if isinstance(x, str) else x.__name__.strip("_"))
 def test_invariant_catches_its_fault(name, brk, renders):
-    objs = copy.deepcopy(renders(getattr(brk, "chart", "vllm")))
+    objs = renders(getattr(brk, "chart", "vllm"))
     brk(objs)
     found = list(invariants.ALL[name](objs))
     assert found, f"{name} missed {brk.__name__}"

@@ -15,9 +15,10 @@ import subprocess
 
 import pytest
 
+import render_cache
 from llmcharts import fleet, kindplan, paths
-from llmcharts.check import check
-from llmcharts.invariants import gpu_resources, pod_templates
+from llmcharts.objects import gpu_resources
+from llmcharts.pods import pod_templates
 
 TARGETS = kindplan.all_targets()
 CT_CASES = [(overlay, ci) for overlay in kindplan.overlays().values()
@@ -63,7 +64,7 @@ def test_target_selection():
 
 @pytest.mark.parametrize("target", TARGETS, ids=lambda t: t.name)
 def test_target_renders_validates_and_holds_invariants(target, helms, crd_dirs):
-    rep = check(target.chart_dir, target.values, list(helms.values()), release=target.name[:40], crd_dirs=crd_dirs)
+    rep = render_cache.report(helms, target.chart_dir, target.values, crd_dirs, release=target.name[:40])
     assert rep.ok, rep.summary()
     assert not kindplan.hook_problems(rep.objects), kindplan.hook_problems(rep.objects)
     if target.cluster == "kind":
@@ -76,7 +77,7 @@ def test_target_renders_validates_and_holds_invariants(target, helms, crd_dirs):
 
 @pytest.mark.parametrize("overlay,ci", CT_CASES, ids=lambda x: getattr(x, "name", str(x)))
 def test_ct_install_values_render_and_fit_kind(overlay, ci, helms, crd_dirs):
-    rep = check(paths.CHARTS / overlay.stem, [ci, overlay], list(helms.values()), release="ct", crd_dirs=crd_dirs)
+    rep = render_cache.report(helms, paths.CHARTS / overlay.stem, [ci, overlay], crd_dirs, release="ct")
     assert rep.ok, rep.summary()
     created = kindplan.overlay_secrets(overlay)
     problems = kindplan.runs_on_kind(rep.objects, lambda env, secret, key: (secret, key) in created)
@@ -101,20 +102,20 @@ def test_overlays_name_their_chart_and_known_operators_and_images():
 
 def test_fit_check_catches_what_kind_cannot_run(helms):
     """The fit check can fail: the unmodified GPU ci files (CUDA image, 2 x H100 with 64Gi, hostPath) do not fit."""
-    r = helms["helm4"].template(paths.CHARTS / "vllm", [paths.CHARTS / "vllm" / "ci" / "full-values.yaml"])
+    r = render_cache.template(helms["helm4"], paths.CHARTS / "vllm", [paths.CHARTS / "vllm" / "ci" / "full-values.yaml"])
     text = "\n".join(kindplan.runs_on_kind(r.objects, lambda *a: False))
     assert "needs devices" in text and "memory limit" in text and "Secret vllm-api-key" in text and "replicas" in text
-    r = helms["helm4"].template(paths.CHARTS / "vllm", [paths.CHARTS / "vllm" / "ci" / "keda-values.yaml"])
+    r = render_cache.template(helms["helm4"], paths.CHARTS / "vllm", [paths.CHARTS / "vllm" / "ci" / "keda-values.yaml"])
     assert any("hostPath" in p for p in kindplan.runs_on_kind(r.objects, lambda *a: False))
-    r = helms["helm4"].template(paths.CHARTS / "vllm", [paths.VALUES / "vllm" / "llama-3.1-8b-l4.yaml"])
+    r = render_cache.template(helms["helm4"], paths.CHARTS / "vllm", [paths.VALUES / "vllm" / "llama-3.1-8b-l4.yaml"])
     assert any("NVIDIA-L4" in p for p in kindplan.runs_on_kind(r.objects, lambda *a: False))
-    r = helms["helm4"].template(paths.CHARTS / "kserve-llm", [paths.CHARTS / "kserve-llm" / "ci" / "full-values.yaml"])
+    r = render_cache.template(helms["helm4"], paths.CHARTS / "kserve-llm", [paths.CHARTS / "kserve-llm" / "ci" / "full-values.yaml"])
     text = "\n".join(kindplan.runs_on_kind(r.objects, lambda *a: False))
     assert "priority class inference" in text and "pvc://" in text and "LLMInferenceService" in text
 
 
 def test_hook_check_sees_a_hook_aimed_elsewhere(helms):
-    r = helms["helm4"].template(paths.CHARTS / "tgi", [paths.CHARTS / "tgi" / "ci" / "minimal-values.yaml"])
+    r = render_cache.template(helms["helm4"], paths.CHARTS / "tgi", [paths.CHARTS / "tgi" / "ci" / "minimal-values.yaml"])
     assert not kindplan.hook_problems(r.objects)
     for o in r.objects:
         if o.get("kind") == "Pod":
@@ -130,7 +131,7 @@ def test_hook_check_sees_a_hook_aimed_elsewhere(helms):
 
 @pytest.mark.parametrize("preset", GPU_PRESETS, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_gpu_preset_fits_the_fake_fleet(preset, helms):
-    r = helms["helm4"].template(paths.CHARTS / preset.parent.name, [preset])
+    r = render_cache.template(helms["helm4"], paths.CHARTS / preset.parent.name, [preset])
     assert not r.error, r.error
     fl = kindplan.fleet()
     twins = fleet.twins(r.objects, fl["kwokTaint"], "t")
@@ -145,7 +146,7 @@ def test_gpu_preset_fits_the_fake_fleet(preset, helms):
 def test_fleet_covers_every_gpu_product_the_presets_select(helms):
     products = set()
     for preset in GPU_PRESETS:
-        r = helms["helm4"].template(paths.CHARTS / preset.parent.name, [preset])
+        r = render_cache.template(helms["helm4"], paths.CHARTS / preset.parent.name, [preset])
         products |= {v for p in pod_templates(r.objects) for k, v in (p.spec.get("nodeSelector") or {}).items()
                      if k.endswith("gpu.product")}
     fleet_products = {pool["labels"]["nvidia.com/gpu.product"] for pool in kindplan.fleet()["pools"]}
@@ -155,11 +156,11 @@ def test_fleet_covers_every_gpu_product_the_presets_select(helms):
 def test_fleet_placement_refuses_a_missing_product_and_too_many_gpus(helms):
     """The placement can fail: a preset asking for a product no node has, and a Ray cluster one node short."""
     fl = kindplan.fleet()
-    r = helms["helm4"].template(paths.CHARTS / "vllm", [paths.VALUES / "vllm" / "llama-3.1-8b-l4.yaml"],
+    r = render_cache.template(helms["helm4"], paths.CHARTS / "vllm", [paths.VALUES / "vllm" / "llama-3.1-8b-l4.yaml"],
                                 set_values={"accelerator.product": "NVIDIA-B200"})
     _, problems = fleet.place(fleet.twins(r.objects, fl["kwokTaint"], "t"), fleet.nodes(fl))
     assert problems and "node selector" in problems[0]
     short = {**fl, "pools": [dict(p, nodes=3) if p["name"] == "h100" else p for p in fl["pools"]]}
-    r = helms["helm4"].template(paths.CHARTS / "ray-llm", [paths.VALUES / "ray-llm" / "llama-3-70b-tp8-pp4-h100x32.yaml"])
+    r = render_cache.template(helms["helm4"], paths.CHARTS / "ray-llm", [paths.VALUES / "ray-llm" / "llama-3-70b-tp8-pp4-h100x32.yaml"])
     _, problems = fleet.place(fleet.twins(r.objects, fl["kwokTaint"], "t"), fleet.nodes(short))
     assert len(problems) == 1 and "nvidia.com/gpu" in problems[0]

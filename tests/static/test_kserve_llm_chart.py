@@ -5,35 +5,20 @@ import pytest
 
 import render_cache
 from llmcharts import discovery, invariants, paths
-from llmcharts.invariants import dig
+from llmcharts.objects import PodTemplate, dig, of_kind, selector_matches
+from llmcharts.pods import pod_templates, predictor_service, predictor_services
+from query import one
 
 CHART = paths.CHARTS / "kserve-llm"
 PRESET = paths.VALUES / "kserve-llm" / "llama-3-8b-s3-vllm-runtime.yaml"
 NAME_PLACEHOLDER = "{{.Name}}"
-
-
-def render(helms, *files, helm="helm4", release="kserve", **set_values):
-    return render_cache.render(helms[helm], CHART, files, release=release, set_values=set_values)
-
-
-def objects(helms, *files, **kw):
-    return render(helms, *files, **kw).objects
-
-
-def of_kind(objs, kind):
-    return [o for o in objs if o["kind"] == kind]
-
-
-def one(objs, kind, name=None):
-    found = [o for o in of_kind(objs, kind) if name is None or o["metadata"]["name"] == name]
-    assert len(found) == 1, (kind, name, [o["metadata"]["name"] for o in of_kind(objs, kind)])
-    return found[0]
+KSERVE = render_cache.Chart("kserve-llm", release="kserve")
+render, objects = KSERVE.render, KSERVE.objects
 
 
 def runtime(objs):
-    rts = of_kind(objs, "ServingRuntime") + of_kind(objs, "ClusterServingRuntime")
-    assert len(rts) == 1, rts
-    return rts[0]
+    (rt,) = of_kind(objs, "ServingRuntime", "ClusterServingRuntime")
+    return rt
 
 
 def runtime_container(objs):
@@ -118,7 +103,7 @@ def test_production_defaults(helms):
 def test_merged_predictor_pod_is_what_kserve_builds(helms):
     """The harness's view of a predictor pod: runtime args first, then the InferenceService's; its resources."""
     objs = objects(helms, CHART / "ci" / "full-values.yaml")
-    pods = {p.owner["metadata"]["name"]: p for p in invariants.pod_templates(objs)}
+    pods = {p.owner["metadata"]["name"]: p for p in pod_templates(objs)}
     llama = pods["llama-70b"].spec["containers"][0]
     assert llama["name"] == "kserve-container"
     assert llama["args"][:2] == ["--model=/mnt/models", "--served-model-name={{.Name}}"]
@@ -128,6 +113,23 @@ def test_merged_predictor_pod_is_what_kserve_builds(helms):
     assert pods["llama-70b"].annotations["prometheus.kserve.io/port"] == "8080"
     assert not pods["llama-70b"].partial and pods["llama-70b"].spec["enableServiceLinks"] is False
     assert invariants.run_all(objs) == []
+
+
+def test_predictor_service_is_what_kserve_creates(helms):
+    """The <name>-predictor Service the invariants resolve gateway backends against and the local runner serves:
+    port 80 onto the kserve-container's first port, selecting the predictor pods."""
+    objs = objects(helms, CHART / "ci" / "full-values.yaml")
+    isvc = one(objs, "InferenceService", "llama-70b")
+    (pod,) = [p for p in pod_templates(objs) if p.owner is isvc]
+    svc = predictor_service(isvc, pod)
+    assert svc["metadata"] == {"name": "llama-70b-predictor", "namespace": isvc["metadata"]["namespace"]}
+    assert svc["spec"]["ports"] == [{"name": "http", "port": 80, "targetPort": 8080, "protocol": "TCP"}]
+    assert selector_matches(svc["spec"]["selector"], pod.labels)
+    bare = predictor_service(isvc, PodTemplate(isvc, "", {}, {"containers": [{"name": "kserve-container"}]}))
+    assert bare["spec"]["ports"][0]["targetPort"] == 8080 and bare["spec"]["ports"][0]["name"] == "llama-70b-predictor"
+    assert predictor_services(objs) == [predictor_service(i, p) for i, p in
+                                        ((o, next(q for q in pod_templates(objs) if q.owner is o))
+                                         for o in of_kind(objs, "InferenceService"))]
 
 
 def test_per_model_values_merge_over_the_top_level(helms):
@@ -208,7 +210,7 @@ def test_runtime_only_release(helms):
     objs = objects(helms, CHART / "ci" / "runtime-only-values.yaml")
     assert not of_kind(objs, "InferenceService")
     rt = one(objs, "ClusterServingRuntime", "vllm-openai")
-    (pod,) = [p for p in invariants.pod_templates(objs) if p.owner is rt]
+    (pod,) = [p for p in pod_templates(objs) if p.owner is rt]
     assert pod.partial and pod.is_engine, "checked alone: its pod fields come from the InferenceServices using it"
     assert invariants.run_all(objs) == []
 

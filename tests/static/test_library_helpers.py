@@ -18,7 +18,9 @@ import sys
 
 import pytest
 
+import render_cache
 from llmcharts import paths
+from query import find
 
 sys.path.insert(0, str(paths.ROOT / "scripts"))
 import gen_library_readme as readme  # noqa: E402
@@ -152,13 +154,11 @@ SPECULATIVE = '--speculative-config={"method": "ngram", "num_speculative_tokens"
 def test_engine_table_owns_only_the_blocks_a_chart_offers(helms, helm_name, tmp_path):
     """vllm offers engine.speculativeConfig, so the flag is refused in extraArgs and the error names that value;
     kserve-llm has no such value, so its escape hatch is the only way to pass the flag and must let it through."""
-    helm = helms[helm_name]
-    vllm = helm.template(paths.CHARTS / "vllm", [paths.CHARTS / "vllm" / "ci" / "minimal-values.yaml"],
-                         set_values={"extraArgs": [SPECULATIVE]})
-    assert not vllm.ok and "extraArgs[0]: --speculative-config is rendered by the chart from engine.speculativeConfig" in vllm.error
-    kserve = helm.template(paths.CHARTS / "kserve-llm", [paths.CHARTS / "kserve-llm" / "ci" / "minimal-values.yaml"],
-                           set_values={"inferenceServices": [{"name": "llama", "storageUri": "s3://models/llama",
-                                                              "extraArgs": [SPECULATIVE]}]})
-    assert kserve.ok, kserve.error
-    isvc = next(o for o in kserve.objects if o["kind"] == "InferenceService")
+    error = render_cache.Chart("vllm", helm=helm_name).error(helms, paths.CHARTS / "vllm" / "ci" / "minimal-values.yaml",
+                                                             extraArgs=[SPECULATIVE])
+    assert "extraArgs[0]: --speculative-config is rendered by the chart from engine.speculativeConfig" in error
+    kserve = render_cache.Chart("kserve-llm", helm=helm_name).objects(
+        helms, paths.CHARTS / "kserve-llm" / "ci" / "minimal-values.yaml",
+        inferenceServices=[{"name": "llama", "storageUri": "s3://models/llama", "extraArgs": [SPECULATIVE]}])
+    isvc = find(kserve, "InferenceService")
     assert SPECULATIVE in isvc["spec"]["predictor"]["model"]["args"]

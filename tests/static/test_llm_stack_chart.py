@@ -1,14 +1,14 @@
 """The llm-stack umbrella: every combination of engines renders and passes the harness under both helms, the
 gateway's backends come from the enabled subcharts, and only the gateway may reach the engines."""
 import itertools
-import json
 
 import pytest
 
+import query
 import render_cache
 from llmcharts import paths, validate
-from llmcharts.check import judge
-from llmcharts.invariants import dig, pod_templates, selector_matches
+from llmcharts.objects import selector_matches
+from llmcharts.pods import pod_templates
 
 from conftest import STATS
 
@@ -24,40 +24,38 @@ def combos():
 
 @pytest.fixture(scope="module")
 def combo_renders(helms, tmp_path_factory):
-    """Every combination's toggles file, and its renders under both helms (all started at once)."""
+    """Every combination's toggles file, its renders under both helms started at once."""
     out = {}
     for param in combos():
         enabled = param.values[0]
         toggles = tmp_path_factory.mktemp("combo") / "toggles.yaml"
         toggles.write_text("".join(f"{e}:\n  enabled: {str(on).lower()}\n" for e, on in enabled.items()))
-        out[param.id] = (toggles, [render_cache.submit(h, STACK, [FULL, toggles], release="combo")
-                                   for h in helms.values()])
+        for h in helms.values():
+            render_cache.submit(h, STACK, [FULL, toggles], release="combo")
+        out[param.id] = toggles
     return out
 
 
 @pytest.mark.parametrize("enabled", list(combos()))
-def test_every_engine_combination_passes_the_harness(enabled, combo_renders, crd_dirs, request):
-    toggles, futures = combo_renders[request.node.callspec.id]
-    rep = judge(STACK, [FULL, toggles], [f.result() for f in futures], crd_dirs)
+def test_every_engine_combination_passes_the_harness(enabled, combo_renders, helms, crd_dirs, request):
+    toggles = combo_renders[request.node.callspec.id]
+    rep = render_cache.report(helms, STACK, [FULL, toggles], crd_dirs, release="combo")
     STATS["llm-stack engine combinations checked (helm 3 + helm 4)"] += 1
     assert rep.ok, rep.summary()
     cfg = gateway_config(rep.objects)
     assert len(cfg["backends"]) == sum(enabled.values()) + 1, cfg["backends"]  # + the extra backend
 
 
-def render(helms, *files, **set_values):
-    return render_cache.render(helms["helm4"], STACK, [FULL, *files], release="s", namespace="ml",
-                               set_values=set_values).objects
+render = render_cache.Chart("llm-stack", base=[FULL], release="s", namespace="ml").objects
 
 
 def gateway_config(objects):
-    cm = next(o for o in objects if o["kind"] == "ConfigMap" and "backends.json" in o.get("data", {}))
-    return json.loads(cm["data"]["backends.json"])
+    return query.gateway_config(objects)[1]
 
 
 def gateway_containers(objects):
-    gw = next(o for o in objects if o["kind"] == "Deployment" and o["metadata"]["name"].endswith("-gateway"))
-    return {c["name"]: c for c in gw["spec"]["template"]["spec"]["containers"]}, gw["spec"]["template"]["spec"]
+    spec = query.pod_spec(next(o for o in objects if o["kind"] == "Deployment" and o["metadata"]["name"].endswith("-gateway")))
+    return {c["name"]: c for c in spec["containers"]}, spec
 
 
 def test_backends_come_from_the_enabled_subcharts(helms):
@@ -138,12 +136,11 @@ def test_only_the_gateway_reaches_the_engines(helms):
 def test_network_policies_are_on_by_default(helms):
     """Without any values file: the gateway's and the engine's policies exist; the engine admits the gateway
     and refuses a pod without the gateway's labels (judged over the rendered objects)."""
-    r = helms["helm4"].template(STACK, [], release="d", namespace="ml",
-                                set_values={"vllm.model": {"name": "Qwen/Qwen2.5-0.5B-Instruct"}})
-    assert r.ok, r.error
-    policies = {o["metadata"]["name"]: o for o in r.objects if o["kind"] == "NetworkPolicy"}
+    objs = render_cache.Chart("llm-stack", release="d", namespace="ml").objects(
+        helms, **{"vllm.model": {"name": "Qwen/Qwen2.5-0.5B-Instruct"}})
+    policies = {o["metadata"]["name"]: o for o in query.of_kind(objs, "NetworkPolicy")}
     assert set(policies) == {"d-vllm", "d-llm-stack-gateway"}
-    gateway = next(p for p in pod_templates(r.objects) if p.labels.get("app.kubernetes.io/component") == "gateway")
+    gateway = next(p for p in pod_templates(objs) if p.labels.get("app.kubernetes.io/component") == "gateway")
     engine = policies["d-vllm"]["spec"]
     peers = [peer for rule in engine["ingress"] for peer in rule["from"]]
     assert any(selector_matches(p["podSelector"], gateway.labels) for p in peers)
@@ -179,7 +176,7 @@ def test_httproute_in_front_of_the_gateway(helms):
 
 
 def test_ingress_in_front_of_the_gateway(helms):
-    ing = next(o for o in render(helms) if o["kind"] == "Ingress")
+    ing = query.find(render(helms), "Ingress")
     path = ing["spec"]["rules"][0]["http"]["paths"][0]
     assert path["path"] == "/v1" and path["pathType"] == "Prefix"
     assert path["backend"]["service"] == {"name": "s-llm-stack-gateway", "port": {"name": "http"}}

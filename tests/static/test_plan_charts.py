@@ -10,9 +10,9 @@ import jsonschema
 import pytest
 import yaml
 
+import render_cache
 from llmcharts import cli, discovery, modelcfg, paths, plan
-from llmcharts.check import check
-from llmcharts.invariants import pod_templates
+from llmcharts.pods import pod_templates
 
 sys.path.insert(0, str(paths.ROOT / "scripts"))
 import gen_schemas  # noqa: E402
@@ -46,8 +46,7 @@ def test_helm_includes_the_same_table(helms, helm_name, tmp_path):
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: gpus\ndata:\n"
         "  table: {{ include \"llm-common.gpus.table\" (dict \"context\" .) | fromYaml | toJson | quote }}\n"
         "  l4: {{ (get (include \"llm-common.gpus.table\" (dict \"context\" .) | fromYaml) \"NVIDIA-L4\").memoryMiB | quote }}\n")
-    r = helms[helm_name].template(chart)
-    assert r.ok, r.error
+    r = render_cache.render(helms[helm_name], chart)
     data = r.objects[0]["data"]
     assert yaml.safe_load(data["table"]) == plan.gpu_table()
     assert data["l4"] == str(plan.gpu_table()["NVIDIA-L4"]["memoryMiB"])
@@ -116,7 +115,7 @@ def test_written_values_render_and_carry_a_valid_profile(chart, model, hub_id, a
     stripped = tmp_path / "stripped.yaml"
     stripped.write_text(yaml.safe_dump(values))
     chart_dir = paths.CHARTS / chart
-    rep = check(chart_dir, [stripped], list(helms.values()), release="plan", crd_dirs=crd_dirs)
+    rep = render_cache.report(helms, chart_dir, [stripped], crd_dirs, release="plan")
     assert rep.ok, rep.summary()
     assert hub_id in yaml.safe_dump(rep.objects)  # the model the chart loads is the one planned
     opt = dict(zip(args[::2], args[1::2]))

@@ -6,29 +6,14 @@ import yaml
 
 import render_cache
 from llmcharts import discovery, paths
-from llmcharts.invariants import dig
+from query import find
 
 CHART = paths.CHARTS / "ray-llm"
 CI = CHART / "ci"
 PRESET = paths.VALUES / "ray-llm" / "llama-3-70b-tp8-pp4-h100x32.yaml"
 LLM_APP = "ray.serve.llm:build_openai_app"
-
-
-def render(helms, *files, helm="helm4", **set_values):
-    return render_cache.render(helms[helm], CHART, files, set_values=set_values).objects
-
-
-def fails(helms, *files, **set_values):
-    """The error message of a render that must fail under both helms."""
-    msgs = []
-    for r in render_cache.everywhere(helms, CHART, files, set_values=set_values):
-        assert not r.ok, f"{r.helm} rendered {set_values}"
-        msgs.append(r.error)
-    return msgs[-1]
-
-
-def find(objs, kind, name=None):
-    return next(o for o in objs if o["kind"] == kind and (name is None or o["metadata"]["name"] == name))
+RAY = render_cache.Chart("ray-llm")
+render, fails = RAY.objects, RAY.error_everywhere
 
 
 def cluster_spec(objs):

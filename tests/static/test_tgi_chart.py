@@ -4,41 +4,30 @@ import pytest
 
 import render_cache
 from llmcharts import paths
+from query import container, env as env_of, find, pod_spec
 
 TGI = paths.CHARTS / "tgi"
 SEED = paths.VALUES / "tgi" / "mistral-7b-awq-2gpu.yaml"
 MINIMAL = TGI / "ci" / "minimal-values.yaml"
-
-
-def render(helms, *files, **set_values):
-    return render_cache.render(helms["helm4"], TGI, files, set_values=set_values).objects
-
-
-def render_error(helms, *files, **set_values):
-    r = render_cache.template(helms["helm4"], TGI, files, set_values=set_values)
-    assert not r.ok, "rendered bad values"
-    return r.error
-
-
-def obj(objs, kind):
-    return next(o for o in objs if o["kind"] == kind)
+render = render_cache.Chart("tgi").objects
+render_error = render_cache.Chart("tgi").error
 
 
 def pod(objs):
-    return obj(objs, "Deployment")["spec"]["template"]["spec"]
+    return pod_spec(find(objs, "Deployment"))
 
 
 def engine(objs):
-    return pod(objs)["containers"][0]
+    return container(find(objs, "Deployment"))
 
 
 def env(objs):
-    return {e["name"]: e for e in engine(objs).get("env", [])}
+    return env_of(engine(objs))
 
 
 def test_seed_preset_reproduces_tgi_mistral(helms):
     objs = render(helms, SEED)
-    d = obj(objs, "Deployment")
+    d = find(objs, "Deployment")
     c = engine(objs)
     args = c["args"]
     assert d["metadata"]["name"] == "tgi-mistral" and d["spec"]["replicas"] == 3
@@ -58,7 +47,7 @@ def test_seed_preset_reproduces_tgi_mistral(helms):
     assert c["resources"]["requests"]["memory"] == "48Gi" and c["resources"]["limits"]["memory"] == "64Gi"
     assert vols["models"]["persistentVolumeClaim"]["claimName"] == "tgi-cache"
     assert {"name": "models", "mountPath": "/data"} in c["volumeMounts"]
-    assert obj(objs, "Service")["spec"]["ports"][0]["port"] == 80
+    assert find(objs, "Service")["spec"]["ports"][0]["port"] == 80
     # the seed's faults, not copied
     assert "--trust-remote-code" not in args
     assert not any(a.startswith("--max-input-length") for a in args)
@@ -74,14 +63,14 @@ def test_single_gpu_preset(helms):
     assert "--num-shard=1" in c["args"] and c["resources"]["limits"]["nvidia.com/gpu"] == 1
     assert pod(objs)["nodeSelector"] == {"nvidia.com/gpu.product": "NVIDIA-L4"}
     assert "dshm" not in [v["name"] for v in pod(objs)["volumes"]], "one GPU: no NCCL, no shm"
-    pvc = obj(objs, "PersistentVolumeClaim")
+    pvc = find(objs, "PersistentVolumeClaim")
     assert pvc["spec"]["resources"]["requests"]["storage"] == "50Gi"
     assert pvc["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
 
 
 def test_production_defaults(helms):
     objs = render(helms, MINIMAL)
-    d = obj(objs, "Deployment")
+    d = find(objs, "Deployment")
     p = pod(objs)
     c = engine(objs)
     assert p["enableServiceLinks"] is False and p["automountServiceAccountToken"] is False
@@ -107,9 +96,9 @@ def test_production_defaults(helms):
     assert env(objs)["HOME"]["value"] == "/home/tgi"
     assert "HF_TOKEN" not in env(objs), "no token Secret configured, none referenced"
     assert "dshm" not in [v["name"] for v in p["volumes"]]
-    assert obj(objs, "Service")["spec"]["ports"][0] == {"name": "http", "port": 80, "targetPort": "http",
+    assert find(objs, "Service")["spec"]["ports"][0] == {"name": "http", "port": 80, "targetPort": "http",
                                                        "protocol": "TCP"}
-    assert obj(objs, "PodDisruptionBudget")["spec"]["maxUnavailable"] == 1
+    assert find(objs, "PodDisruptionBudget")["spec"]["maxUnavailable"] == 1
 
 
 def test_structured_values_become_flags(helms):
@@ -161,20 +150,20 @@ def test_image_line_2_0(helms):
 
 def test_monitoring_and_autoscaling_on_tgi_metrics(helms):
     objs = render(helms, TGI / "ci" / "full-values.yaml")
-    sm = obj(objs, "ServiceMonitor")
+    sm = find(objs, "ServiceMonitor")
     assert sm["spec"]["endpoints"][0]["path"] == "/metrics" and sm["spec"]["endpoints"][0]["port"] == "http"
-    hpa = obj(objs, "HorizontalPodAutoscaler")
+    hpa = find(objs, "HorizontalPodAutoscaler")
     assert hpa["spec"]["metrics"][0]["pods"]["metric"]["name"] == "tgi_queue_size"
-    assert "replicas" not in obj(objs, "Deployment")["spec"], "the autoscaler owns the replica count"
-    np = obj(objs, "NetworkPolicy")
+    assert "replicas" not in find(objs, "Deployment")["spec"], "the autoscaler owns the replica count"
+    np = find(objs, "NetworkPolicy")
     assert np["spec"]["ingress"][0]["ports"] == [{"port": 8080, "protocol": "TCP"}]
-    keda = obj(render(helms, TGI / "ci" / "keda-values.yaml"), "ScaledObject")
+    keda = find(render(helms, TGI / "ci" / "keda-values.yaml"), "ScaledObject")
     assert keda["spec"]["triggers"][0]["metadata"]["query"].startswith("avg(tgi_batch_current_size{")
 
 
 def test_cache_pvc_is_created_and_mounted_at_data(helms):
     objs = render(helms, MINIMAL, **{"modelStorage.type": "pvc", "modelStorage.pvc": {"size": "40Gi"}})
-    pvc = obj(objs, "PersistentVolumeClaim")
+    pvc = find(objs, "PersistentVolumeClaim")
     vols = {v["name"]: v for v in pod(objs)["volumes"]}
     assert vols["models"]["persistentVolumeClaim"]["claimName"] == pvc["metadata"]["name"]
     assert {"name": "models", "mountPath": "/data"} in engine(objs)["volumeMounts"]

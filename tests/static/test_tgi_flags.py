@@ -11,6 +11,7 @@ import yaml
 
 import render_cache
 from llmcharts import discovery, paths
+from query import container, find
 
 TGI = paths.CHARTS / "tgi"
 DATA = paths.ROOT / "tests" / "data"
@@ -60,10 +61,9 @@ def image_line(values_file) -> str:
 
 
 def launcher_args(objects: list[dict]) -> list:
-    deployment = next(o for o in objects if o["kind"] == "Deployment")
-    container = next(c for c in deployment["spec"]["template"]["spec"]["containers"] if c["name"] == "tgi")
-    assert "command" not in container, "the image's entrypoint is the launcher; a command would bypass it"
-    return container["args"]
+    tgi = container(find(objects, "Deployment"), "tgi")
+    assert "command" not in tgi, "the image's entrypoint is the launcher; a command would bypass it"
+    return tgi["args"]
 
 
 @pytest.mark.parametrize("name", sorted(set(FLAG_FILES.values())))
@@ -118,8 +118,7 @@ def test_schema_choices_are_the_launchers_values():
 def test_the_check_catches_a_flag_the_launcher_does_not_have(helms):
     """The checker is not a rubber stamp: real renders with bad flags in extraArgs are caught."""
     def render(**set_values):
-        return launcher_args(render_cache.render(helms["helm4"], TGI, [TGI / "ci" / "minimal-values.yaml"],
-                                                 set_values=set_values).objects)
+        return launcher_args(render_cache.Chart("tgi").objects(helms, TGI / "ci" / "minimal-values.yaml", **set_values))
 
     assert check_args(render(), FLAGS["3.3"]) == []
     assert check_args(render(extraArgs=["--max-input-lenght=4096"]), FLAGS["3.3"]) == \

@@ -4,21 +4,18 @@ import pytest
 
 import render_cache
 from llmcharts import paths
-from llmcharts.invariants import dig
+from query import container, env, find, pod_spec
 
 VLLM = paths.CHARTS / "vllm"
-
-
-def render(helms, *files, **set_values):
-    return render_cache.render(helms["helm4"], VLLM, files, set_values=set_values).objects
+render = render_cache.Chart("vllm").objects
 
 
 def deployment(objs):
-    return next(o for o in objs if o["kind"] == "Deployment")
+    return find(objs, "Deployment")
 
 
 def engine(objs):
-    return deployment(objs)["spec"]["template"]["spec"]["containers"][0]
+    return container(deployment(objs))
 
 
 def test_seed_preset_reproduces_vllm_llama(helms):
@@ -81,9 +78,9 @@ def test_structured_values_become_flags(helms, tmp_path):
     i = args.index("--lora-modules")
     assert args[i + 1] == "sql=/models/adapters/sql"
     assert args[-1] == "--disable-uvicorn-access-log", "extraArgs come last"
-    env = {e["name"]: e for e in engine(objs)["env"]}
-    assert env["VLLM_API_KEY"]["valueFrom"]["secretKeyRef"] == {"name": "vllm-api-key", "key": "api-key"}
-    assert env["HF_TOKEN"]["valueFrom"]["secretKeyRef"] == {"name": "hf-token", "key": "token"}
+    env_vars = env(engine(objs))
+    assert env_vars["VLLM_API_KEY"]["valueFrom"]["secretKeyRef"] == {"name": "vllm-api-key", "key": "api-key"}
+    assert env_vars["HF_TOKEN"]["valueFrom"]["secretKeyRef"] == {"name": "hf-token", "key": "token"}
 
 
 def test_large_integers_render_without_exponent(helms):
@@ -95,9 +92,9 @@ def test_global_values_apply(helms):
     objs = render(helms, VLLM / "ci" / "minimal-values.yaml",
                   **{"global.hfToken": {"secretName": "shared-hf", "secretKey": "tok"}, "global.gpuProduct": "NVIDIA-L4",
                      "global.imagePullSecrets": ["regcred"], "global.commonLabels": {"team": "ml"}})
-    pod = deployment(objs)["spec"]["template"]["spec"]
-    env = {e["name"]: e for e in engine(objs)["env"]}
-    assert env["HF_TOKEN"]["valueFrom"]["secretKeyRef"] == {"name": "shared-hf", "key": "tok"}
+    pod = pod_spec(deployment(objs))
+    env_vars = env(engine(objs))
+    assert env_vars["HF_TOKEN"]["valueFrom"]["secretKeyRef"] == {"name": "shared-hf", "key": "tok"}
     assert pod["nodeSelector"]["nvidia.com/gpu.product"] == "NVIDIA-L4"
     assert pod["imagePullSecrets"] == [{"name": "regcred"}]
     assert all(o["metadata"]["labels"]["team"] == "ml" for o in objs)
@@ -105,7 +102,7 @@ def test_global_values_apply(helms):
 
 def test_cpu_preset_has_no_gpu_anything(helms):
     objs = render(helms, paths.VALUES / "vllm" / "qwen2.5-0.5b-cpu.yaml")
-    pod = deployment(objs)["spec"]["template"]["spec"]
+    pod = pod_spec(deployment(objs))
     c = engine(objs)
     assert not any("gpu" in k for s in c["resources"].values() for k in s)
     assert "tolerations" not in pod and "nodeSelector" not in pod

@@ -1,4 +1,6 @@
-"""What a container image runs on this machine: the local command for the image's command and args, and the
+"""What a container image runs on this machine: its local command and its stop signal.
+
+What a container image runs on this machine: the local command for the image's command and args, and the
 signal its runtime stops it with (the image's STOPSIGNAL)."""
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""The slice of a Kubernetes API server that pods of a local release use: EndpointSlices of the runner's Services
+"""The slice of a Kubernetes API server local pods use: EndpointSlices behind checked tokens.
+
+The slice of a Kubernetes API server that pods of a local release use: EndpointSlices of the runner's Services
 (list and watch, computed from the pods' readiness and deletion), behind service account tokens checked against
 the release's own Roles and RoleBindings, so a missing permission fails here as it would on a cluster."""
 from __future__ import annotations
@@ -11,7 +13,7 @@ import threading
 import time
 import urllib.parse
 
-from ..invariants import dig
+from ..objects import dig
 
 SLICES = re.compile(r"^/apis/discovery\.k8s\.io/v1/namespaces/([^/]+)/endpointslices$")
 

@@ -1,4 +1,6 @@
-"""The tiny test model staged where a local vLLM container looks for its weights (a Hub cache entry or a model
+"""Stages the tiny test model where a local vLLM container looks for its weights.
+
+The tiny test model staged where a local vLLM container looks for its weights (a Hub cache entry or a model
 folder), so a preset's arguments run unchanged, offline."""
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""Pod addresses on this machine: every local pod gets its own loopback address (127.x.y.z, all routed to `lo` on
+"""Pod addresses on this machine: each local pod gets its own loopback address.
+
+Pod addresses on this machine: every local pod gets its own loopback address (127.x.y.z, all routed to `lo` on
 Linux), as every pod gets its own IP in a cluster, and what a container reads as "this pod" is mapped to it."""
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""One local pod, run the way the kubelet runs it: its containers are processes with the rendered command, env
+"""One local pod run as the kubelet runs it: processes, probes, restarts, graceful deletion.
+
+One local pod, run the way the kubelet runs it: its containers are processes with the rendered command, env
 and volumes on the pod's own address; probes gate readiness; a container that exits or fails its startup or
 liveness probe is restarted per restartPolicy with the kubelet's back-off; deletion runs preStop, the image's stop
 signal and SIGKILL at the grace period."""
@@ -16,7 +18,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..invariants import dig
+from ..objects import dig
 from .images import RunnerError, image_for, local_argv
 from .net import map_pod_address
 

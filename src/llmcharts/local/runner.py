@@ -1,4 +1,6 @@
-"""LocalRunner: a rendered release run on this machine the way a cluster runs it: each Deployment's replicas (and
+"""LocalRunner: a rendered release run on this machine the way a cluster runs it.
+
+LocalRunner: a rendered release run on this machine the way a cluster runs it: each Deployment's replicas (and
 each InferenceService's predictor pod, built as KServe builds it) as local pods with their own addresses, Services
 resolved to ready pods, EndpointSlices served to pods that watch them, rollouts and deletions as the Deployment
 controller and the kubelet do them."""
@@ -11,7 +13,8 @@ import threading
 import time
 from pathlib import Path
 
-from ..invariants import dig, kserve_predictor_pod, kserve_runtime_for, selector_matches
+from ..objects import dig, selector_matches
+from ..pods import kserve_predictor_pod, kserve_runtime_for, predictor_service
 from .images import RunnerError
 from .kubeapi import KubeAPI
 from .models import stage_tiny_model_for
@@ -133,9 +136,9 @@ class LocalRunner:
 
     def _kserve_templates(self, names: list[str] | None) -> list[tuple[str, dict, dict]]:
         """(name, owner, pod template) for each InferenceService, built as KServe's controller builds it in
-        RawDeployment mode: the predictor merged into its runtime's kserve-container, {{.Name}} replaced by the
-        InferenceService name, the storage initializer's volume at /mnt/models (the runner stages the model
-        there), pods labelled serving.kserve.io/inferenceservice and a <name>-predictor Service on port 80."""
+        RawDeployment mode (pods.kserve_predictor_pod): the predictor merged into its runtime's kserve-container,
+        {{.Name}} replaced by the InferenceService name, the storage initializer's volume at /mnt/models (the runner
+        stages the model there); and its <name>-predictor Service (pods.predictor_service)."""
         out = []
         for isvc in (o for o in self.objects if o.get("kind") == "InferenceService"):
             name = dig(isvc, "metadata", "name")
@@ -150,16 +153,11 @@ class LocalRunner:
                                       "run with tiny_models to stage a model at /mnt/models")
                 spec.setdefault("volumes", []).append({"name": "kserve-provision-location", "emptyDir": {}})
                 main.setdefault("volumeMounts", []).append({"name": "kserve-provision-location", "mountPath": "/mnt/models"})
-            labels = {**pod.labels, "serving.kserve.io/inferenceservice": name}
-            port = (main.get("ports") or [{"containerPort": 8080}])[0]["containerPort"]
-            self.services[f"{name}-predictor"] = {
-                "kind": "Service", "metadata": {"name": f"{name}-predictor"},
-                "spec": {"selector": {"serving.kserve.io/inferenceservice": name},
-                         "ports": [{"name": "http", "port": 80, "targetPort": port}]}}
+            self.services[f"{name}-predictor"] = predictor_service(isvc, pod)
             replicas = int(dig(isvc, "spec", "predictor", "minReplicas", default=1) or 1)
             out.append((f"{name}-predictor", {"kind": "Deployment", "metadata": {"name": f"{name}-predictor"},
                                               "spec": {"replicas": replicas}},
-                        {"metadata": {"labels": labels}, "spec": spec}))
+                        {"metadata": {"labels": pod.labels}, "spec": spec}))
         return out
 
     def replicas_of(self, owner: dict) -> int:
