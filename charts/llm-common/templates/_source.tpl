@@ -23,7 +23,7 @@ llm-common.source.resolve: the model's source, resolved and checked, as JSON:
   model     what the engine loads: the Hub id (hf), the directory holding the weights (prefetch, pvc, oci, local), or
             the s3:// URL (stream)
   revision  hf: source.revision, else the legacy revision
-  load      engine (the engine reads it itself), prefetch or stream
+  load      engine (the engine reads it itself), prefetch, stream or external
   bucket, prefix, endpoint, region, secret {name, idKey, keyKey} (s3, gs); claim, path (pvc); image (oci)
   offline   source.offline
   name      a name for it: the Hub id, else the last segment of its path (a default served name)
@@ -35,6 +35,8 @@ Parameters:
   name, nameField          the chart's own model name and its path (model.name, engine.modelId), used without a uri
   revision, revisionField  the chart's own revision and its path (model.revision, engine.revision)
   stream                   true where the engine can stream from the store (vLLM)
+  external                 true where the platform fetches s3:// and gs:// itself (KServe's storage initializer):
+                           load is then "external" and model the URI
 Usage: {{- $src := include "llm-common.source.resolve" (dict "context" . "source" .Values.model.source "field" "model.source" "name" .Values.model.name "nameField" "model.name" "revision" .Values.model.revision "revisionField" "model.revision" "stream" true) | fromJson -}}
 */}}
 {{- define "llm-common.source.resolve" -}}
@@ -104,6 +106,9 @@ Usage: {{- $src := include "llm-common.source.resolve" (dict "context" . "source
 {{- end -}}
 {{- $_ := set $out "load" "stream" -}}
 {{- $_ := set $out "model" (printf "s3://%s/%s" $out.bucket $out.prefix | trimSuffix "/") -}}
+{{- else if .external -}}
+{{- $_ := set $out "load" "external" -}}
+{{- $_ := set $out "model" $uri -}}
 {{- else -}}
 {{- $_ := set $out "load" "prefetch" -}}
 {{- $ms := $ctx.Values.modelStorage | default dict -}}
