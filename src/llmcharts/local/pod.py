@@ -347,16 +347,17 @@ class LocalPod:
 
     @property
     def phase(self) -> str:
-        """What `kubectl get pod` shows: Init:i/n while an init container runs, then the containers' state."""
+        """Where the pod is in its start: fetching (an init container, e.g. the model prefetch, runs), loading (the
+        startup probe has not passed: the engine loads the model), probes (started, not yet ready), ready."""
         done = sum(1 for ic in self.init_containers if ic.state == "completed")
         if done < len(self.init_containers):
             ic = self.init_containers[done]
-            return f"Init:{done}/{len(self.init_containers)} ({ic.name}: {ic.state})"
+            return f"fetching ({ic.name} {done + 1}/{len(self.init_containers)}: {ic.state})"
         if self.ready:
-            return "Running, ready"
-        waiting = [c for c in self.containers if not c.started]
-        return f"Running, {'startup probe' if waiting else 'readiness probe'}" if any(
-            c.state == "running" for c in self.containers) else "Pending"
+            return "ready"
+        if any(not c.started for c in self.containers):
+            return "loading (startup probe)"
+        return "probes (readiness)"
 
     @property
     def ready(self) -> bool:
