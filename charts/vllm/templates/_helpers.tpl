@@ -104,6 +104,9 @@ Usage: {{- include "vllm.validate" . -}}
 {{- include "llm-common.storage.validate" (dict "context" .) -}}
 {{- include "llm-common.vllm.validateGpus" (dict "context" .) -}}
 {{- $e := .Values.engine -}}
+{{- if and $e.lora.runtimeUpdates (not $e.lora.enabled) -}}
+{{- fail "engine.lora.runtimeUpdates needs engine.lora.enabled: true (vLLM loads adapters at runtime only with --enable-lora)" -}}
+{{- end -}}
 {{- if and $e.lora.adapters (not $e.lora.enabled) -}}
 {{- fail "engine.lora.adapters is set but engine.lora.enabled is false: set engine.lora.enabled: true to serve adapters" -}}
 {{- end -}}
