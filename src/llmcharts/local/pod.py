@@ -130,14 +130,28 @@ class LocalContainer:
 
     # -- the kubelet's loop
 
+    def _spawned(self) -> bool:
+        try:
+            self.spawn()
+            return True
+        except RunnerError as e:
+            self.failed, self.state = str(e), "failed"
+            return False
+
+    def _back_off(self, step: int, code) -> int:
+        """Wait the kubelet's restart back-off (none before the first restart); the next step."""
+        delay = 0.0 if step == 0 else min(BACKOFF_INITIAL * 2 ** (step - 1), BACKOFF_MAX)
+        self.restarts += 1
+        self.state = f"back-off {delay:.0f}s (exit {code})"
+        self.event("restarting", delay)
+        end = time.monotonic() + delay
+        while time.monotonic() < end and not self.pod.deleting:
+            time.sleep(0.1)
+        return step + 1
+
     def run(self) -> None:
         backoff_step = 0
-        while not self.pod.deleting:
-            try:
-                self.spawn()
-            except RunnerError as e:
-                self.failed, self.state = str(e), "failed"
-                return
+        while not self.pod.deleting and self._spawned():
             t_start = time.monotonic()
             self._probe_loop()
             if self.pod.deleting:
@@ -152,27 +166,14 @@ class LocalContainer:
                 return
             if time.monotonic() - t_start >= BACKOFF_RESET:
                 backoff_step = 0
-            delay = 0.0 if backoff_step == 0 else min(BACKOFF_INITIAL * 2 ** (backoff_step - 1), BACKOFF_MAX)
-            backoff_step += 1
-            self.restarts += 1
-            self.state = f"back-off {delay:.0f}s (exit {code})"
-            self.event("restarting", delay)
-            end = time.monotonic() + delay
-            while time.monotonic() < end and not self.pod.deleting:
-                time.sleep(0.1)
+            backoff_step = self._back_off(backoff_step, code)
 
     def run_to_completion(self) -> bool:
         """An init container: run until it exits 0, restarted with the kubelet's back-off after a failure (unless
         restartPolicy is Never, which fails the pod). True when it completed."""
         backoff_step = 0
-        while not self.pod.deleting:
-            try:
-                self.spawn()
-            except RunnerError as e:
-                self.failed, self.state = str(e), "failed"
-                return False
-            self.proc.wait()
-            code = self.proc.returncode
+        while not self.pod.deleting and self._spawned():
+            code = self.proc.wait()
             self.event("exited", code)
             if code == 0:
                 self.state = "completed"
@@ -180,13 +181,7 @@ class LocalContainer:
             if self.pod.spec.get("restartPolicy", "Always") == "Never":
                 self.failed, self.state = f"init container exited {code}", "failed"
                 return False
-            delay = 0.0 if backoff_step == 0 else min(BACKOFF_INITIAL * 2 ** (backoff_step - 1), BACKOFF_MAX)
-            backoff_step += 1
-            self.restarts += 1
-            self.state = f"back-off {delay:.0f}s (exit {code})"
-            end = time.monotonic() + delay
-            while time.monotonic() < end and not self.pod.deleting:
-                time.sleep(0.1)
+            backoff_step = self._back_off(backoff_step, code)
         return False
 
     def _probe_loop(self) -> None:
