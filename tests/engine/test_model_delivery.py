@@ -3,6 +3,7 @@
 container's real `aws s3 sync`) and by streaming (vLLM's Run:ai model streamer), and from a pre-filled read-only cache
 volume with the Hub off; each answers a chat completion through the openai client. One engine per scenario."""
 import os
+import random
 import socket
 import subprocess
 import time
@@ -27,10 +28,13 @@ KEYS = {"AWS_ACCESS_KEY_ID": "e2e-access-key", "AWS_SECRET_ACCESS_KEY": "e2e-sec
 HUB_ID, PINNED = "meta-llama/Llama-3.1-8B-Instruct", "0" * 40  # tinymodel's Hub cache entry is at commit 0...0
 
 
-def _free_port() -> int:
+def _store_address() -> tuple[str, int]:
+    """An address for the store as another host of the cluster: a loopback address outside the local pods' ranges
+    (127.64-250.x.x; 127.0.0.1 in a pod's values means the pod itself)."""
+    ip = f"127.{random.randint(2, 63)}.{random.randint(0, 255)}.{random.randint(1, 254)}"
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        s.bind((ip, 0))
+        return ip, s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -38,10 +42,10 @@ def store(tmp_path_factory):
     """moto's S3 server on a free port, with the tiny model uploaded under s3://models/tiny/llama by the AWS CLI."""
     venv = engine_env.s3_venv()
     work = tmp_path_factory.mktemp("store")
-    port = _free_port()
-    endpoint = f"http://127.0.0.1:{port}"
+    ip, port = _store_address()
+    endpoint = f"http://{ip}:{port}"
     log = open(work / "moto.log", "wb")
-    proc = subprocess.Popen([str(venv / "bin" / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+    proc = subprocess.Popen([str(venv / "bin" / "moto_server"), "-H", ip, "-p", str(port)],
                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         for _ in range(200):

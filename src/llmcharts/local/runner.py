@@ -235,7 +235,8 @@ class LocalRunner:
                 return time.monotonic() - t0
             failed = [f for p in pods for f in p.failures()]
             looping = [f"{p.name}/{c.name}: restarted {c.restarts} times ({c.state})" for p in pods
-                       for c in p.containers if c.restarts >= crash_loops and not c.ready]
+                       for c in p.init_containers + p.containers
+                       if c.restarts >= crash_loops and not c.ready and c.state != "completed"]
             if failed or looping:
                 raise RunnerError("; ".join(failed + looping) + "\n" + self.tail_logs())
             time.sleep(0.25)
