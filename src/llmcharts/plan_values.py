@@ -35,6 +35,8 @@ def profile(p: Plan, model: Model, name: str) -> dict:
         "kvCacheDtype": p.kv_cache_dtype,
         "overheadBytes": p.overhead_bytes_per_gpu,
     }
+    if model.max_position_embeddings:
+        out["contextLength"] = model.max_position_embeddings
     if p.sliding_window_layers:
         out["slidingWindowLayers"] = p.sliding_window_layers
         out["slidingWindow"] = p.sliding_window
