@@ -18,7 +18,7 @@ import json
 import math
 import os
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 
@@ -324,6 +324,23 @@ def weights_for(folder: Path, cfg: dict, dtype: str) -> tuple[Weights, str | Non
                 return Weights(0, int(total), "index"), label
             return Weights(int(total) // DTYPE_BYTES.get(dtype, 2), 0, "index"), None
     return weights_from_config(cfg)
+
+
+# What `llmcharts plan --quantization` sizes: fp8 is vLLM's --quantization fp8 (linear weights quantized to fp8 at
+# load, one fp32 scale per tensor: Fp8LinearMethod); awq and gptq stand for a 4-bit, group-128 checkpoint of the
+# same architecture (what AWQ/GPTQ releases of these models ship).
+QUANTIZE = {"fp8": {"quant_method": "fp8"}, "awq": {"quant_method": "awq", "bits": 4, "group_size": 128},
+            "gptq": {"quant_method": "gptq", "bits": 4, "group_size": 128}}
+
+
+def quantized(model: "Model", method: str) -> "Model":
+    """The model with its weights counted as `method` (QUANTIZE) quantizes them, from config.json."""
+    if method not in QUANTIZE:
+        raise PlanError(f"--quantization {method!r}: one of {', '.join(QUANTIZE)}")
+    if model.quantization:
+        raise PlanError(f"--quantization {method}: the checkpoint is already quantized ({model.quantization})")
+    weights, label = weights_from_config({**model.config, "quantization_config": QUANTIZE[method]})
+    return replace(model, weights=weights, quantization=label)
 
 
 # -- loading

@@ -47,6 +47,8 @@ def register(sub) -> None:
     p.add_argument("--gpu-memory-utilization", type=float, default=0.9, help="vLLM's fraction of GPU memory (0.9)")
     p.add_argument("--dtype", default="auto", choices=["auto", "bfloat16", "float16", "float32"])
     p.add_argument("--kv-cache-dtype", default="auto", choices=list(modelcfg.KV_CACHE_DTYPES))
+    p.add_argument("--quantization", choices=list(modelcfg.QUANTIZE),
+                   help="size the model quantized: fp8 (vLLM quantizes at load), awq or gptq (an int4 g128 checkpoint)")
     p.add_argument("--max-num-seqs", type=int, default=256)
     p.add_argument("--max-num-batched-tokens", type=int, help="vLLM's default for the GPU when omitted")
     p.add_argument("--overhead-gib", type=float, help="per-GPU memory besides weights and KV cache (default: estimated)")
@@ -113,7 +115,7 @@ def run(args) -> int:
                          max_num_seqs=args.max_num_seqs, max_num_batched_tokens=args.max_num_batched_tokens,
                          overhead_bytes=int(args.overhead_gib * GiB) if args.overhead_gib is not None else None,
                          kv_cache_memory=parse_bytes(args.kv_cache_memory) if args.kv_cache_memory else None,
-                         load_bandwidth_mbps=args.load_mbps)
+                         load_bandwidth_mbps=args.load_mbps, quantization=args.quantization)
         if args.write_values:
             if not args.output:
                 raise PlanError("--write-values needs -o FILE")
