@@ -2,8 +2,8 @@
 
 Every GPU preset in values/<chart>/ is sized by the planner from a published model config (tests/data/model-configs)
 with the preset's own engine values (GPUs, tensor parallel, context, memory utilisation, KV-cache dtype, fp8), and
-carries the result as its model profile (the chart's fit check reads it). SPECS says which config sizes which
-preset; the presets it marks `new` are written whole by the planner (plan_values) when missing, and never
+carries the result as its model profile (the chart's fit check reads it). values/catalog.yaml says which config
+sizes which preset; the presets it marks `new` are written whole by the planner (plan_values) when missing, and never
 overwritten afterwards (others edit presets too), so only their profile block is kept current. values/README.md is
 written from the presets: each row with the planner's KV cache tokens and concurrency at the preset's context.
 scripts/gen_catalog.py runs it; tests/static/test_catalog.py fails when a profile or the README is stale."""
@@ -20,9 +20,8 @@ DATA = paths.ROOT / "tests" / "data" / "model-configs"
 
 @dataclass(frozen=True)
 class Spec:
-    """A GPU preset values/<file>, sized from DATA/<config>. New presets (new=True) are written from gpu, count
-    and length; existing ones are read. quantization: an AWQ/GPTQ checkpoint (or fp8 at load) of that config.
-    check_on: the GPU to fit-check a preset that names no product (the smallest its header allows)."""
+    """A GPU preset values/<file>, sized from DATA/<config> (an entry of values/catalog.yaml). New presets
+    (new=True) are written from hub, gpu, count and length; existing ones are read."""
     file: str
     config: str
     model: str                       # the catalog's model column
@@ -38,84 +37,16 @@ class Spec:
     check_on: str = ""
 
 
-def _new(file, config, hub, gpu, count, length, model, quantization=None, kv="auto"):
-    return Spec(file, config, model, new=True, hub=hub, gpu=gpu, count=count, length=length,
-                quantization=quantization, kv_cache_dtype=kv)
+def load_specs() -> list[Spec]:
+    """values/catalog.yaml: one entry per GPU preset (its comments say what each key means)."""
+    out = []
+    for entry in yaml.safe_load((paths.VALUES / "catalog.yaml").read_text())["presets"]:
+        new = entry.pop("new", None)
+        out.append(Spec(**entry, **(new or {}), new=bool(new)))
+    return out
 
 
-SPECS = [
-    # The seed's systems and the first presets (hand-written; the planner adds their profile).
-    Spec("vllm/llama-3-70b-awq-a100x4.yaml", "llama-3.1-70b", "Llama-3-70B AWQ, TP 4", "2 pods x 4 A100-SXM4-80GB",
-         "`vllm-llama`", quantization="awq"),
-    Spec("tgi/mistral-7b-awq-2gpu.yaml", "mistral-7b-v0.3", "Mistral-7B-Instruct-v0.3 AWQ, 2 shards",
-         "3 pods x 2 GPUs (24 GB+)", "`tgi-mistral`", quantization="awq", check_on="NVIDIA-A10G"),
-    Spec("kserve-llm/llama-3-8b-s3-vllm-runtime.yaml", "llama-3.1-8b", "Llama-3-8B from `s3://models/llama-3-8b`",
-         "1 GPU (24 GB+), KServe 0.15-0.20", "`vllm-runtime` + `llama-vllm`", check_on="NVIDIA-A10G"),
-    Spec("ray-llm/llama-3-70b-tp8-pp4-h100x32.yaml", "llama-3.1-70b", "Llama-3-70B-Instruct, TP 8 x PP 4",
-         "4 nodes x 8 H100-80GB", "`llm-cluster` / `llama-70b-service`"),
-    Spec("vllm/llama-3.1-8b-l4.yaml", "llama-3.1-8b", "Llama-3.1-8B-Instruct", "1 L4"),
-    Spec("vllm/qwen2.5-7b-a10g.yaml", "qwen2.5-7b", "Qwen2.5-7B-Instruct", "1 A10G"),
-    Spec("vllm/mixtral-8x7b-fp8-h100x2.yaml", "mixtral-8x7b", "Mixtral-8x7B-Instruct, FP8", "2 H100-80GB"),
-    Spec("vllm/llama-3.1-70b-fp8-h100x4-specdec.yaml", "llama-3.1-70b",
-         "Llama-3.1-70B-Instruct FP8 + n-gram speculative decoding", "4 H100-80GB", quantization="fp8"),
-    Spec("tgi/llama-3.1-8b-l4.yaml", "llama-3.1-8b", "Llama-3.1-8B-Instruct", "1 L4"),
-    # Written by the planner (`llmcharts plan --write-values`), one model x GPU each.
-    _new("vllm/llama-3.2-3b-l4.yaml", "llama-3.2-3b", "meta-llama/Llama-3.2-3B-Instruct", "L4", 1, 16384,
-         "Llama-3.2-3B-Instruct"),
-    _new("vllm/llama-3.1-8b-a10g.yaml", "llama-3.1-8b", "meta-llama/Llama-3.1-8B-Instruct", "A10G", 1, 4096,
-         "Llama-3.1-8B-Instruct"),
-    _new("vllm/llama-3.1-8b-l40s.yaml", "llama-3.1-8b", "meta-llama/Llama-3.1-8B-Instruct", "L40S", 1, 32768,
-         "Llama-3.1-8B-Instruct"),
-    _new("vllm/llama-3.1-8b-h200.yaml", "llama-3.1-8b", "meta-llama/Llama-3.1-8B-Instruct", "H200", 1, 131072,
-         "Llama-3.1-8B-Instruct, full 128k context"),
-    _new("vllm/llama-3.1-70b-h200x2.yaml", "llama-3.1-70b", "meta-llama/Llama-3.1-70B-Instruct", "H200", 2, 32768,
-         "Llama-3.1-70B-Instruct"),
-    _new("vllm/llama-3.1-70b-mi300x.yaml", "llama-3.1-70b", "meta-llama/Llama-3.1-70B-Instruct", "MI300X", 1, 16384,
-         "Llama-3.1-70B-Instruct"),
-    _new("vllm/llama-3.1-70b-awq-l40sx2.yaml", "llama-3.1-70b", "hugging-quants/Meta-Llama-3.1-70B-Instruct-AWQ-INT4",
-         "L40S", 2, 16384, "Llama-3.1-70B-Instruct AWQ int4", quantization="awq"),
-    _new("vllm/qwen2.5-3b-l4.yaml", "qwen2.5-3b", "Qwen/Qwen2.5-3B-Instruct", "L4", 1, 32768, "Qwen2.5-3B-Instruct"),
-    _new("vllm/qwen2.5-7b-l4.yaml", "qwen2.5-7b", "Qwen/Qwen2.5-7B-Instruct", "L4", 1, 16384, "Qwen2.5-7B-Instruct"),
-    _new("vllm/qwen2.5-14b-l40s.yaml", "qwen2.5-14b", "Qwen/Qwen2.5-14B-Instruct", "L40S", 1, 8192,
-         "Qwen2.5-14B-Instruct"),
-    _new("vllm/qwen2.5-14b-a100-40gb.yaml", "qwen2.5-14b", "Qwen/Qwen2.5-14B-Instruct", "A100-40GB", 1, 8192,
-         "Qwen2.5-14B-Instruct"),
-    _new("vllm/qwen2.5-32b-h100.yaml", "qwen2.5-32b", "Qwen/Qwen2.5-32B-Instruct", "H100", 1, 8192,
-         "Qwen2.5-32B-Instruct"),
-    _new("vllm/qwen2.5-32b-awq-l40s.yaml", "qwen2.5-32b", "Qwen/Qwen2.5-32B-Instruct-AWQ", "L40S", 1, 16384,
-         "Qwen2.5-32B-Instruct AWQ int4", quantization="awq"),
-    _new("vllm/qwen3-4b-l4.yaml", "qwen3-4b", "Qwen/Qwen3-4B", "L4", 1, 16384, "Qwen3-4B"),
-    _new("vllm/qwen3-8b-a10g.yaml", "qwen3-8b", "Qwen/Qwen3-8B", "A10G", 1, 4096, "Qwen3-8B"),
-    _new("vllm/qwen3-14b-l40s.yaml", "qwen3-14b", "Qwen/Qwen3-14B", "L40S", 1, 16384, "Qwen3-14B"),
-    _new("vllm/qwen3-32b-h100x2.yaml", "qwen3-32b", "Qwen/Qwen3-32B", "H100", 2, 40960, "Qwen3-32B"),
-    _new("vllm/qwen3-30b-a3b-h100.yaml", "qwen3-30b-a3b", "Qwen/Qwen3-30B-A3B", "H100", 1, 32768,
-         "Qwen3-30B-A3B (MoE, 3B active)"),
-    _new("vllm/qwen3-30b-a3b-mi300x.yaml", "qwen3-30b-a3b", "Qwen/Qwen3-30B-A3B", "MI300X", 1, 40960,
-         "Qwen3-30B-A3B (MoE, 3B active)"),
-    _new("vllm/mistral-7b-v0.3-l4.yaml", "mistral-7b-v0.3", "mistralai/Mistral-7B-Instruct-v0.3", "L4", 1, 8192,
-         "Mistral-7B-Instruct-v0.3"),
-    _new("vllm/mixtral-8x7b-a100x2.yaml", "mixtral-8x7b", "mistralai/Mixtral-8x7B-Instruct-v0.1", "A100", 2, 32768,
-         "Mixtral-8x7B-Instruct"),
-    _new("vllm/mixtral-8x7b-h200.yaml", "mixtral-8x7b", "mistralai/Mixtral-8x7B-Instruct-v0.1", "H200", 1, 32768,
-         "Mixtral-8x7B-Instruct"),
-    _new("vllm/gemma-2-9b-l40s.yaml", "gemma-2-9b", "google/gemma-2-9b-it", "L40S", 1, 8192, "gemma-2-9b-it"),
-    _new("vllm/gemma-2b-l4.yaml", "gemma-2b", "google/gemma-2b-it", "L4", 1, 8192, "gemma-2b-it"),
-    _new("vllm/phi-4-l40s.yaml", "phi-4", "microsoft/phi-4", "L40S", 1, 8192, "phi-4 (14B)"),
-    _new("vllm/phi-4-h100.yaml", "phi-4", "microsoft/phi-4", "H100", 1, 16384, "phi-4 (14B)"),
-    _new("vllm/deepseek-r1-distill-llama-8b-l4.yaml", "llama-3.1-8b", "deepseek-ai/DeepSeek-R1-Distill-Llama-8B",
-         "L4", 1, 8192, "DeepSeek-R1-Distill-Llama-8B"),
-    _new("vllm/deepseek-r1-distill-qwen-32b-h100x2.yaml", "qwen2.5-32b", "deepseek-ai/DeepSeek-R1-Distill-Qwen-32B",
-         "H100", 2, 32768, "DeepSeek-R1-Distill-Qwen-32B"),
-    _new("vllm/deepseek-r1-distill-llama-70b-h100x4.yaml", "llama-3.1-70b",
-         "deepseek-ai/DeepSeek-R1-Distill-Llama-70B", "H100", 4, 32768, "DeepSeek-R1-Distill-Llama-70B"),
-    _new("vllm/deepseek-v2-lite-a100.yaml", "deepseek-v2-lite", "deepseek-ai/DeepSeek-V2-Lite-Chat", "A100", 1, 32768,
-         "DeepSeek-V2-Lite-Chat (MLA, MoE)"),
-    _new("tgi/qwen2.5-7b-l40s.yaml", "qwen2.5-7b", "Qwen/Qwen2.5-7B-Instruct", "L40S", 1, 16384,
-         "Qwen2.5-7B-Instruct"),
-    _new("kserve-llm/qwen3-8b-l4.yaml", "qwen3-8b", "Qwen/Qwen3-8B", "L4", 1, 4096, "Qwen3-8B"),
-    _new("ray-llm/llama-3.1-70b-h100x4.yaml", "llama-3.1-70b", "meta-llama/Llama-3.1-70B-Instruct", "H100", 4, 32768,
-         "Llama-3.1-70B-Instruct"),
-]
+SPECS = load_specs()
 BY_FILE = {s.file: s for s in SPECS}
 
 
@@ -245,7 +176,8 @@ weights and KV-cache bytes that `llmcharts plan` computed from the model's publi
 columns are the planner's prediction for one replica at the preset's context length (vLLM {vllm}'s memory
 model): KV cache tokens, and how many sequences of that length fit at once. DeepSeek-R1 distills are sized from
 their base model's config (the same architecture). Presets marked *planner* were written by
-`llmcharts plan --write-values` (the command is in their header).
+`llmcharts plan --write-values` (the command is in their header); [catalog.yaml](catalog.yaml) says which config
+sizes which preset.
 
 | preset | chart | model | hardware | from the seed | context | KV cache tokens | sequences at once |
 |---|---|---|---|---|---|---|---|
