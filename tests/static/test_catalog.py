@@ -65,7 +65,7 @@ def test_catalog_covers_the_families_and_gpus_platform_teams_use():
     assert len(catalog.SPECS) >= 30
     text = " ".join(s.file for s in catalog.SPECS)
     for family in ("llama-3.1", "llama-3.2", "qwen2.5", "qwen3", "mistral", "mixtral", "gemma", "phi-4",
-                   "deepseek-r1-distill"):
+                   "deepseek-r1-distill", "gpt-oss"):
         assert family in text, family
     gpus = set()
     for spec in catalog.SPECS:

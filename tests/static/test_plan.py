@@ -41,6 +41,7 @@ KV_BYTES = {
     "qwen3-32b": 2 * 64 * 8 * 128 * 2,           # 64 query heads x 128 > hidden 5120: head_dim is given
     "qwen3-30b-a3b": 2 * 48 * 4 * 128 * 2,       # MoE, GQA 32/4
     "phi-4": 2 * 40 * 10 * 128 * 2,              # GQA 40/10
+    "gpt-oss-20b": 2 * 24 * 8 * 64 * 2,          # head_dim 64; half the layers slide over 128 tokens
 }
 
 # Published parameter counts (model cards / technical reports, see the README beside the configs).
@@ -279,3 +280,14 @@ def test_quantization_sizes_the_linear_weights_as_stored():
         plan.plan(modelcfg.quantized(m, "awq"), "H100", count=4, max_model_len=8192, quantization="fp8")
     with pytest.raises(PlanError, match="--quantization 'int3'"):
         modelcfg.quantized(m, "int3")
+
+
+def test_gpt_oss_mxfp4_experts_and_bf16_rest():
+    """gpt-oss-20b: 20.9B parameters (model card); the checkpoint is 12.8 GiB (OpenAI's gpt-oss model card,
+    arXiv:2508.10925): MXFP4 experts (4 bits + a uint8 scale per 32) and bf16 attention, router and embeddings."""
+    m = load("gpt-oss-20b")
+    unquantized, _ = modelcfg.weights_from_config({**m.config, "quantization_config": None})
+    assert abs(unquantized.float_params / 20.9e9 - 1) < 0.03
+    p = plan.plan(m, "H100", max_model_len=8192)
+    assert p.quantization == "mxfp4" and abs(p.weights_bytes / (12.8 * GiB) - 1) < 0.03, p.weights_bytes / GiB
+    assert p.sliding_window_layers == 12 and p.sliding_window == 128
