@@ -164,3 +164,22 @@ def test_no_check_without_a_known_gpu_product_and_notes_say_why(helms, tmp_path)
         r = helms["helm4"].install_dry_run(paths.CHARTS / "vllm", [f], "fit", "default", kubeconfig=tmp_path / "none")
         assert r.returncode == 0, r.stderr
         assert "Fit not checked" in r.stdout and why in r.stdout, r.stdout
+
+
+def test_the_umbrella_notes_show_each_engines_fit(helms, tmp_path):
+    """llm-stack shows its vllm and tgi subcharts' fit (Helm prints only the umbrella's NOTES)."""
+    model = modelcfg.load(str(DATA / "llama-3.1-8b"))
+    p = plan.plan(model, "L4", count=1, max_model_len=4096)
+    prof = plan_values.profile(p, model, "meta-llama/Llama-3.1-8B-Instruct")
+    f = tmp_path / "v.yaml"
+    f.write_text(yaml.safe_dump({
+        "vllm": {"enabled": True, "model": {"name": "meta-llama/Llama-3.1-8B-Instruct", "profile": prof},
+                 "accelerator": {"type": "nvidia", "count": 1, "product": "NVIDIA-L4"}, "engine": {"maxModelLen": 4096}},
+        "tgi": {"enabled": True, "model": {"profile": prof}, "engine": {"modelId": "other/model", "maxTotalTokens": 4096},
+                "accelerator": {"type": "nvidia", "count": 1, "product": "NVIDIA-L4"}}}))
+    r = helms["helm4"].install_dry_run(paths.CHARTS / "llm-stack", [f], "fit", "default", kubeconfig=tmp_path / "none")
+    assert r.returncode == 0, r.stderr
+    notes = r.stdout.split("NOTES:", 1)[1]
+    for field in ("vllm.model.profile", "tgi.model.profile"):
+        assert f"Fit ({field}, vLLM's memory model)" in notes, notes
+    assert notes.count(f"Predicted KV cache: {p.kv_cache_tokens} tokens per replica") == 2, notes
