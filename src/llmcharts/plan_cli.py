@@ -24,7 +24,8 @@ label from charts/llm-common/templates/_gpus.tpl (e.g. NVIDIA-L4, NVIDIA-H100-80
 
 What it assumes (each can be overridden):
 - weights split evenly over the tensor-parallel GPUs; float weights in --dtype (auto: the checkpoint's, fp32
-  as bf16), quantized ones (fp8, AWQ/GPTQ int4 with scales and zeros, compressed-tensors) as stored;
+  as bf16), quantized ones (fp8, AWQ/GPTQ int4 with scales and zeros, compressed-tensors, MXFP4 experts) as
+  stored; --quantization sizes fp8 at load or an int4 AWQ/GPTQ checkpoint of an unquantized model;
 - per GPU: GPU memory x --gpu-memory-utilization - weights - overhead is KV cache; overhead = 1 GiB (CUDA
   context, workspaces, CUDA graphs; +0.5 GiB NCCL with TP > 1) + an estimate of the profile run's activations
   at --max-num-batched-tokens (vLLM's per-GPU default) (--overhead-gib replaces it);
