@@ -147,3 +147,16 @@ def test_profile_schema_refuses_a_broken_profile(tmp_path, capsys):
 def test_every_chart_plan_writes_is_an_app_chart():
     from llmcharts.plan_values import CHARTS
     assert set(CHARTS) <= {c.name for c in discovery.app_charts()}
+
+
+def test_fp8_quantization_is_written_as_the_engine_flag(tmp_path, capsys):
+    """--quantization fp8 sizes the weights in fp8 and makes the chart render --quantization fp8 (vLLM quantizes at
+    load); an AWQ checkpoint is detected by vLLM, so no flag is written for it."""
+    for method, flag in (("fp8", "fp8"), ("awq", None)):
+        out = tmp_path / f"{method}.yaml"
+        assert cli.main(["plan", "--model", str(DATA / "llama-3.1-70b"), "--gpu", "H100", "--count", "4",
+                         "--max-model-len", "8192", "--quantization", method, "--write-values", "vllm", "-o", str(out),
+                         "--model-name", "meta-llama/Llama-3.1-70B-Instruct"]) == 0, capsys.readouterr()
+        values = yaml.safe_load(out.read_text())
+        assert values["engine"].get("quantization") == flag
+        assert values["model"]["profile"]["weightsBytes"] < 0.6 * 141e9
