@@ -113,9 +113,11 @@ Usage: {{- $fit := include "llm-common.sizing.fit" (dict "context" . "profile" .
       "fields" $ef "profileField" $pf -}}
 {{- $gib := 1073741824.0 -}}
 {{- $where := printf "%d x %s (%s: %.1f GiB each) at %s %v" $gpus $product $productField (divf $gpuBytes $gib) (get $ef "gpuMemoryUtilization") $util -}}
+{{- $gpusWhat := printf "%s x %s" (get $ef "tensorParallelSize") (get $ef "pipelineParallelSize") -}}
+{{- if eq (get $ef "tensorParallelSize") (get $ef "pipelineParallelSize") -}}{{- $gpusWhat = get $ef "tensorParallelSize" -}}{{- end -}}
 {{- if le $kvMem 0 -}}
 {{- $_ := set $out "fits" false -}}
-{{- $_ := set $out "error" (printf "%s: the model does not fit the GPUs it asks for: weights %.1f GiB (%s.weightsBytes) / %d GPU(s) (%s x %s) = %.1f GiB per GPU, plus %.1f GiB overhead (%s.overheadBytes), exceed %.1f GiB usable on %s. Use more GPUs (%s and %s), a larger GPU (%s), or quantized weights (re-run llmcharts plan for them)" $pf (divf $weights $gib) $pf $gpus (get $ef "tensorParallelSize") (get $ef "pipelineParallelSize") (divf $perGpu $gib) (divf $overhead $gib) $pf (divf $usable $gib) $where (include "llm-common.context.field" (dict "context" $ctx "field" "accelerator.count")) (get $ef "tensorParallelSize") $productField) -}}
+{{- $_ := set $out "error" (printf "%s: the model does not fit the GPUs it asks for: weights %.1f GiB (%s.weightsBytes) / %d GPU(s) (%s) = %.1f GiB per GPU, plus %.1f GiB overhead (%s.overheadBytes), exceed %.1f GiB usable on %s. Use more GPUs (%s and %s), a larger GPU (%s), or quantized weights (re-run llmcharts plan for them)" $pf (divf $weights $gib) $pf $gpus $gpusWhat (divf $perGpu $gib) (divf $overhead $gib) $pf (divf $usable $gib) $where (include "llm-common.context.field" (dict "context" $ctx "field" "accelerator.count")) (get $ef "tensorParallelSize") $productField) -}}
 {{- else if $maxLen -}}
 {{- $maxLen = int64 $maxLen -}}
 {{- /* KV cache groups (plan.kv_capacity): one group when every layer is alike, else equal-size groups of alike layers */ -}}

@@ -194,7 +194,7 @@ Usage: {{- $engine := include "tgi.sizingEngine" . | fromJson -}}
 {{- $values := dict "tensorParallelSize" $e.numShard "pipelineParallelSize" 1 "maxModelLen" $e.maxTotalTokens
       "gpuMemoryUtilization" 0.9 "maxNumBatchedTokens" $e.maxBatchPrefillTokens "dtype" $e.dtype -}}
 {{- $fields := dict "tensorParallelSize" "engine.numShard" "pipelineParallelSize" "engine.numShard" "maxModelLen" "engine.maxTotalTokens"
-      "gpuMemoryUtilization" "(the chart's 0.9 of GPU memory)" "maxNumBatchedTokens" "engine.maxBatchPrefillTokens"
+      "gpuMemoryUtilization" "the chart's usable share for TGI," "maxNumBatchedTokens" "engine.maxBatchPrefillTokens"
       "kvCacheDtype" "engine.kvCacheDtype" "dtype" "engine.dtype" -}}
 {{- toJson (dict "values" $values "fields" $fields) -}}
 {{- end -}}
