@@ -28,7 +28,7 @@ from functools import lru_cache
 import yaml
 
 from . import paths
-from .modelcfg import DTYPE_BYTES, KV_CACHE_DTYPES, Model, PlanError
+from .modelcfg import DTYPE_BYTES, KV_CACHE_DTYPES, Model, PlanError, quantized
 
 GiB = 1024 ** 3
 MiB = 1024 ** 2
@@ -177,6 +177,7 @@ class Plan:
     memory_limit: str = ""
     startup_budget_seconds: int = 0
     load_bandwidth_mbps: float = LOAD_BANDWIDTH_MBPS
+    quantize: str | None = None       # --quantization asked for (fp8 at load is also an engine flag)
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
@@ -218,7 +219,11 @@ def evaluate(model: Model, gpu_bytes: int, tp: int, *, dtype: str, kv_cache_dtyp
 def plan(model: Model, gpu: str, *, count: int | None = None, max_model_len: int | None = None,
          util: float = 0.9, dtype: str = "auto", kv_cache_dtype: str = "auto", max_num_seqs: int = 256,
          max_num_batched_tokens: int | None = None, overhead_bytes: int | None = None,
-         kv_cache_memory: int | None = None, load_bandwidth_mbps: float = LOAD_BANDWIDTH_MBPS) -> Plan:
+         kv_cache_memory: int | None = None, load_bandwidth_mbps: float = LOAD_BANDWIDTH_MBPS,
+         quantization: str | None = None) -> Plan:
+    """quantization: size the model quantized (modelcfg.QUANTIZE: fp8 at load, or an int4 AWQ/GPTQ checkpoint)."""
+    if quantization:
+        model = quantized(model, quantization)
     label, row = find_gpu(gpu)
     gpu_bytes = int(row["memoryMiB"]) * MiB
     if not 0 < util <= 1:
@@ -253,7 +258,8 @@ def plan(model: Model, gpu: str, *, count: int | None = None, max_model_len: int
              max_model_len=max_model_len, gpu_memory_utilization=util, overhead_bytes_per_gpu=r["overhead"],
              kv_cache_bytes_per_gpu=r["kv_mem"], kv_cache_tokens=r["tokens"],
              max_concurrent_sequences=round(r["concurrency"], 2), fits=not r["reasons"],
-             tensor_parallel_size=smallest, reasons=r["reasons"], load_bandwidth_mbps=load_bandwidth_mbps)
+             tensor_parallel_size=smallest, reasons=r["reasons"], load_bandwidth_mbps=load_bandwidth_mbps,
+             quantize=quantization)
     if smallest is None:
         p.reasons.append(f"no tensor-parallel size up to {MAX_TP} ({', '.join(map(str, candidates))}) fits on "
                          f"{label}; a larger GPU, quantized weights or pipeline parallelism across nodes is needed")

@@ -168,6 +168,7 @@ Usage: {{- include "kserve-llm.validateItem" (dict "root" . "index" $i "item" $i
 {{- /* GPUs = tensor x pipeline parallel, and the runtime's memory-backed /dev/shm below each pod's memory limit */ -}}
 {{- include "llm-common.vllm.validateGpus" (dict "context" .context) -}}
 {{- include "llm-common.shm.validate" (dict "context" .context) -}}
+{{- include "llm-common.sizing.validate" (dict "context" .context "profile" $item.profile "profileField" (printf "inferenceServices[%d].profile" $i)) -}}
 {{- $_ := include "kserve-llm.itemStorageUri" (dict "root" $root "item" $item "index" $i) -}}
 {{- /* replicas and scaling */ -}}
 {{- $min := int ($item.minReplicas | default 1) -}}

@@ -431,6 +431,7 @@ Usage: {{- include "ray-llm.validate" . -}}
 {{- $wctx := dict -}}
 {{- include "ray-llm.groupContext" (dict "root" . "group" "worker" "out" $wctx) -}}
 {{- include "llm-common.shm.validate" (dict "context" $wctx) -}}
+{{- include "llm-common.sizing.validate" (dict "context" $wctx "engineContext" . "profile" $v.model.profile "profileField" "model.profile") -}}
 {{- with $w.objectStoreMemory -}}
 {{- $osm := include "llm-common.quantity.bytes" (dict "context" $wctx "value" . "field" "objectStoreMemory") | float64 -}}
 {{- if include "llm-common.shm.enabled" (dict "context" $wctx) -}}

@@ -196,6 +196,23 @@ API key, silently ignore). */ -}}
 {{- end -}}
 {{- end -}}
 {{- include "llm-common.shm.validate" (dict "context" .) -}}
+{{- include "llm-common.sizing.validate" (dict "context" . "profile" (.Values.model | default dict).profile "profileField" "model.profile" "engine" (include "tgi.sizingEngine" . | fromJson)) -}}
+{{- end -}}
+
+{{/*
+tgi.sizingEngine: the fit check's engine parameters (llm-common.sizing.fit) as JSON, TGI's flags in vLLM's terms:
+its shards are the tensor-parallel ranks, --max-total-tokens the longest sequence (null: TGI 3 sizes it from free
+memory, so only the weights are checked), and 0.9 of GPU memory usable (TGI keeps a share free too; vLLM's default).
+Usage: {{- $engine := include "tgi.sizingEngine" . | fromJson -}}
+*/}}
+{{- define "tgi.sizingEngine" -}}
+{{- $e := .Values.engine -}}
+{{- $values := dict "tensorParallelSize" $e.numShard "pipelineParallelSize" 1 "maxModelLen" $e.maxTotalTokens
+      "gpuMemoryUtilization" 0.9 "maxNumBatchedTokens" $e.maxBatchPrefillTokens "dtype" $e.dtype -}}
+{{- $fields := dict "tensorParallelSize" "engine.numShard" "pipelineParallelSize" "engine.numShard" "maxModelLen" "engine.maxTotalTokens"
+      "gpuMemoryUtilization" "the chart's usable share for TGI," "maxNumBatchedTokens" "engine.maxBatchPrefillTokens"
+      "kvCacheDtype" "engine.kvCacheDtype" "dtype" "engine.dtype" -}}
+{{- toJson (dict "values" $values "fields" $fields) -}}
 {{- end -}}
 
 {{/*

@@ -112,6 +112,7 @@ Usage: {{- include "vllm.validate" . -}}
 {{- end -}}
 {{- $_ := include "llm-common.env.apiKeyRef" (dict "context" .) -}}
 {{- include "llm-common.shm.validate" (dict "context" .) -}}
+{{- include "llm-common.sizing.validate" (dict "context" . "profile" .Values.model.profile "profileField" "model.profile") -}}
 {{- include "llm-common.names.servedNames" (dict "context" . "names" (first (include "vllm.gatewayBackends" . | fromJsonArray)).names) -}}
 {{- end -}}
 
