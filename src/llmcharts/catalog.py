@@ -77,12 +77,15 @@ def engine_args(chart: str, values: dict) -> dict:
 
 
 def model_name(chart: str, values: dict) -> str:
+    """The model a preset names: its chart's own key, else its model.source's URI (the shape every chart reads)."""
+    m = values.get("model") or {}
+    src = m.get("source") if isinstance(m.get("source"), dict) else {}
     if chart == "vllm":
-        return values["model"]["name"]
+        return m.get("name") or src.get("uri", "")
     if chart == "tgi":
-        return values["engine"]["modelId"]
+        return (values.get("engine") or {}).get("modelId") or src.get("uri", "")
     if chart == "ray-llm":
-        return values["model"].get("source") or values["model"]["id"]
+        return (m.get("source") if isinstance(m.get("source"), str) else src.get("uri")) or m["id"]
     return values["inferenceServices"][0]["storageUri"].removeprefix("hf://")
 
 
