@@ -220,8 +220,9 @@ Usage: {{- with include "llm-common.source.initContainers" (dict "context" . "so
     - {{ . | quote }}
     {{- end }}
   env:
+    # A writable HOME on the model volume (the AWS CLI's cache), also under readOnlyRootFilesystem.
     - name: HOME
-      value: /tmp
+      value: {{ printf "%s/.fetch-home" (trimSuffix "/" (($ctx.Values.modelStorage | default dict).mountPath | default "/models")) | quote }}
     {{- include "llm-common.source.storeEnv" (dict "context" $ctx "source" $src) | nindent 4 }}
   resources:
     {{- toYaml ($fetcher.resources | default (dict "requests" (dict "cpu" "1" "memory" "1Gi") "limits" (dict "memory" "2Gi"))) | nindent 4 }}
