@@ -183,6 +183,11 @@ sizes which preset.
 |---|---|---|---|---|---|---|---|
 """
 
+PRODUCTION = """
+A preset marked `global.production: true` (today: {presets}) must pin its Hub model to a commit; the charts refuse
+it otherwise, naming the revision to set.
+"""
+
 OUTRO = """
 `local/cpu.yaml` is not a preset but an overlay: on top of any vLLM preset it changes only what a CPU node needs
 (the end-to-end tests and the local `scripts/deploy` use it).
@@ -211,7 +216,10 @@ def readme() -> str:
                     f"| {p.max_model_len:,} | {numbers} |")
     for file, (model, hardware, seed) in OTHERS.items():
         rows.append(f"| [{file}]({file}) | {file.split('/')[0]} | {model} | {hardware} | {seed} | | | |")
-    return INTRO.replace("{vllm}", plan.VLLM_VERSION) + "\n".join(rows) + "\n" + OUTRO
+    production = sorted(str(f.relative_to(paths.VALUES)) for f in paths.VALUES.glob("*/*.yaml")
+                        if ((yaml.safe_load(f.read_text()) or {}).get("global") or {}).get("production"))
+    marked = PRODUCTION.replace("{presets}", ", ".join(f"`{f}`" for f in production)) if production else ""
+    return INTRO.replace("{vllm}", plan.VLLM_VERSION) + "\n".join(rows) + "\n" + marked + OUTRO
 
 
 def update(write: bool) -> list[str]:

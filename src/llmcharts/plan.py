@@ -49,6 +49,12 @@ LOAD_BANDWIDTH_MBPS = 250         # MB/s assumed for the first load (Hub or obje
 STARTUP_SAFETY = 1.5
 
 
+def startup_budget_seconds(weights_bytes: int, load_mbps: float = LOAD_BANDWIDTH_MBPS) -> int:
+    """(engine start + weights / load bandwidth) x safety, rounded up to a minute. The charts derive the same from
+    model.sizeBytes (llm-common.probes.startupBudget; tests/static/test_model_source.py holds them equal)."""
+    return int(math.ceil((STARTUP_FIXED_S + weights_bytes / (load_mbps * 1e6)) * STARTUP_SAFETY / 60) * 60)
+
+
 @lru_cache(maxsize=1)
 def gpu_table() -> dict:
     """The llm-common.gpus.table define's body from charts/llm-common/templates/_gpus.tpl, yaml-loaded."""
@@ -274,8 +280,7 @@ def suggest_resources(p: Plan, model: Model) -> None:
     request = 4 * GiB + 2 * shard + shm
     p.memory_request = _gi(request)
     p.memory_limit = _gi(max(request * 1.25, request + 4 * GiB))
-    load_s = p.weights_bytes / (p.load_bandwidth_mbps * 1e6)
-    p.startup_budget_seconds = int(math.ceil((STARTUP_FIXED_S + load_s) * STARTUP_SAFETY / 60) * 60)
+    p.startup_budget_seconds = startup_budget_seconds(p.weights_bytes, p.load_bandwidth_mbps)
     if model.weights.source == "config":
         p.notes.append("weights counted from config.json (no safetensors files or index beside it)")
     if p.sliding_window_layers:
