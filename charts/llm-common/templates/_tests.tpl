@@ -55,12 +55,16 @@ spec:
   restartPolicy: Never
   {{- /* A curl pod: no ServiceAccount, drain or scheduling of the chart's; its own security context below. */}}
   {{- include "llm-common.workload.podSpecFields" (dict "context" $ctx "automountToken" false
-        "omit" (list "serviceAccountName" "terminationGracePeriodSeconds" "securityContext" "scheduling")) | nindent 2 }}
+        "omit" (list "serviceAccountName" "terminationGracePeriodSeconds" "securityContext" "scheduling" "initContainers" "extraVolumes")) | nindent 2 }}
   securityContext:
-    # curlimages/curl runs as curl_user (100:101).
     runAsNonRoot: true
+    {{- /* curlimages/curl runs as curl_user (100:101). Where the chart's own pods leave the user to the platform
+    (podSecurityContext.runAsUser: null, as OpenShift's restricted SCC assigns one from the namespace's range), so
+    does the test pod. */}}
+    {{- if hasKey ($ctx.Values.podSecurityContext | default dict) "runAsUser" }}
     runAsUser: 100
     runAsGroup: 101
+    {{- end }}
     seccompProfile:
       type: RuntimeDefault
   containers:
