@@ -5,7 +5,7 @@ template error without a field) and never an invalid object.
 
 Kubernetes objects the charts pass through as given (affinity, securityContext, extra volumes, ...) are left empty: the
 chart does not own their fields, and `scripts/check` validates them in a user's render like every other object.
-Budget: LLMCHARTS_FUZZ_EXAMPLES examples per chart (default 12); the counts are printed at the end of the run."""
+Budget: LLMCHARTS_FUZZ_EXAMPLES examples per chart (default 25); the counts are printed at the end of the run."""
 from __future__ import annotations
 
 import os
@@ -24,11 +24,11 @@ from llmcharts.helm import field_named  # noqa: E402
 
 from conftest import STATS  # noqa: E402
 
-EXAMPLES = int(os.environ.get("LLMCHARTS_FUZZ_EXAMPLES", "12"))
+EXAMPLES = int(os.environ.get("LLMCHARTS_FUZZ_EXAMPLES", "25"))
 BASES = {c.stem: (yaml.safe_load(c.read_text()) or {}).get("base") or {}
          for c in (paths.ROOT / "tests" / "bad_values").glob("*.yaml")}
 # A refusal: the chart's own fail (helm: "execution error at (...): <message>") or the schema's.
-REFUSAL = re.compile(r"execution error at|values don't meet the specifications|jsonschema|schema\(s\)")
+REFUSAL = re.compile(r"execution error at|values don't meet the specifications|jsonschema|schema\(s\)|type mismatch on [\w-]+:")
 CRASH = re.compile(r"nil pointer|error calling|wrong type for value|can't evaluate field|invalid value; expected")
 WORDS = st.sampled_from(["a", "llama", "x-1", "0", "", "Gi", "/models", "nvidia", "sk", "1Gi", "10s", "true"])
 
@@ -121,6 +121,20 @@ def names_a_set_value(error: str, values: dict) -> bool:
         re.search(rf"\b{re.escape(f.split('.')[0])}\b", error) for f in fields)
 
 
+# Values that knowingly switch an invariant's premise off: accelerator.tolerateTaint: false says the GPU nodes carry
+# no taint, so a GPU pod without the toleration is what was asked for.
+OPT_OUTS = {"tolerateTaint": (False, "gpu_pods_tolerate_gpu_taint")}
+
+
+def values_at(values, key: str) -> list:
+    """Every value under this key, at any depth."""
+    if isinstance(values, dict):
+        return [v for k, v in values.items() if k == key] + [x for v in values.values() for x in values_at(v, key)]
+    if isinstance(values, list):
+        return [x for v in values for x in values_at(v, key)]
+    return []
+
+
 CHARTS = [c for c in discovery.app_charts()]
 
 
@@ -153,6 +167,9 @@ def test_schema_built_values_render_cleanly_or_are_refused_by_name(chart, helms,
                             + "\n".join(f"{r.helm}: {r.error[:800]}" for r in renders if not r.ok))
             return
         rep = judge(chart, [f], renders)
+        # An invariant the values explicitly opt out of (OPT_OUTS) does not count against them.
+        opted = {inv for key, (val, inv) in OPT_OUTS.items() if val in values_at(values, key)}
+        rep.violations = [v for v in rep.violations if v.invariant not in opted]
         if not rep.ok:
             problems.append(f"rendered an invalid release from:\n{yaml.safe_dump(over)}\n{rep.summary()[-2500:]}")
         counts["rendered"] += 1
@@ -160,4 +177,4 @@ def test_schema_built_values_render_cleanly_or_are_refused_by_name(chart, helms,
     check()
     STATS[f"fuzz: {chart.name} examples rendered"] += counts["rendered"]
     STATS[f"fuzz: {chart.name} examples refused by name"] += counts["refused"]
-    assert not problems, f"{len(problems)} of {EXAMPLES} fuzzed values files went wrong; first:\n" + problems[0]
+    assert not problems, f"{len(problems)} of {EXAMPLES} fuzzed values files went wrong:\n" + "\n\n".join(problems[:4])

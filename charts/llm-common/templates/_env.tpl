@@ -8,10 +8,10 @@ Parameters: context, name (the variable), secret (the Secret's name), key (its k
 Usage: {{- include "llm-common.env.secretRef" (dict "context" . "name" "HF_TOKEN" "secret" $secret "key" "token") | nindent 12 }}
 */}}
 {{- define "llm-common.env.secretRef" -}}
-- name: {{ .name }}
+- name: {{ .name | quote }}
   valueFrom:
     secretKeyRef:
-      name: {{ .secret }}
+      name: {{ .secret | quote }}
       key: {{ .key }}
 {{- end -}}
 

@@ -47,7 +47,7 @@ Usage: {{- include "llm-common.images.pullSecrets" (dict "context" .) | nindent 
 {{- if $names }}
 imagePullSecrets:
 {{- range ($names | uniq) }}
-  - name: {{ . }}
+  - name: {{ . | quote }}
 {{- end }}
 {{- end -}}
 {{- end -}}

@@ -57,7 +57,7 @@ spec:
   jobLabel: app.kubernetes.io/name
   namespaceSelector:
     matchNames:
-      - {{ include "llm-common.names.namespace" (dict "context" $ctx) }}
+      - {{ include "llm-common.names.namespace" (dict "context" $ctx) | quote }}
   selector:
     matchLabels:
       {{- include "llm-common.labels.matchLabels" (dict "context" $ctx "component" (ternary "" .component $pods)) | nindent 6 }}

@@ -91,9 +91,9 @@ Parameters:
 Usage: metadata: {{- include "llm-common.names.metadata" (dict "context" . "component" "engine") | nindent 2 }}
 */}}
 {{- define "llm-common.names.metadata" -}}
-name: {{ .name | default (include "llm-common.names.fullname" (dict "context" .context)) }}
+name: {{ .name | default (include "llm-common.names.fullname" (dict "context" .context)) | quote }}
 {{- if not (kindIs "bool" .namespace) }}
-namespace: {{ .namespace | default (include "llm-common.names.namespace" (dict "context" .context)) }}
+namespace: {{ .namespace | default (include "llm-common.names.namespace" (dict "context" .context)) | quote }}
 {{- end }}
 labels:
   {{- toYaml (merge (include "llm-common.labels.standard" (dict "context" .context "component" .component) | fromYaml) (.labels | default dict)) | nindent 2 }}

@@ -104,10 +104,10 @@ topologySpreadConstraints:
   {{- toYaml . | nindent 2 }}
 {{- end }}
 {{- with $v.priorityClassName }}
-priorityClassName: {{ . }}
+priorityClassName: {{ . | quote }}
 {{- end }}
 {{- with $v.runtimeClassName }}
-runtimeClassName: {{ . }}
+runtimeClassName: {{ . | quote }}
 {{- end }}
 {{- end -}}
 
@@ -165,7 +165,7 @@ Usage: {{- include "llm-common.workload.podSpecFields" (dict "context" . "volume
 enableServiceLinks: false
 {{- end }}
 {{- if not (has "serviceAccountName" $omit) }}
-serviceAccountName: {{ .serviceAccountName | default (include "llm-common.names.serviceAccountName" (dict "context" .context)) }}
+serviceAccountName: {{ .serviceAccountName | default (include "llm-common.names.serviceAccountName" (dict "context" .context)) | quote }}
 {{- end }}
 {{- if not (has "automountServiceAccountToken" $omit) }}
 automountServiceAccountToken: {{ ternary .automountToken (($ctx.Values.serviceAccount | default dict).automountToken | default false) (kindIs "bool" .automountToken) }}
@@ -313,7 +313,7 @@ automountServiceAccountToken: {{ $v.serviceAccount.automountToken | default fals
 {{- with .secrets }}
 secrets:
   {{- range . }}
-  - name: {{ . }}
+  - name: {{ . | quote }}
   {{- end }}
 {{- end }}
 {{- end -}}
