@@ -21,6 +21,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "scripts"))
+from generated import write_or_check  # noqa: E402
 OUT = ROOT / "charts" / "llm-common" / "templates" / "_flagtables.tpl"
 
 # Run inside each engine's venv: the parser as the engine builds it, every option string -> the action's first long
@@ -80,16 +82,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--check", action="store_true", help="exit 1 if the committed table differs")
     args = ap.parse_args(argv)
-    text = render()
-    if args.check:
-        if not OUT.exists() or OUT.read_text() != text:
-            print(f"gen_flag_tables: {OUT} is stale (run scripts/gen_flag_tables.py)", file=sys.stderr)
-            return 1
-        return 0
-    if not OUT.exists() or OUT.read_text() != text:
-        OUT.write_text(text)
-        print(f"gen_flag_tables: wrote {OUT}")
-    return 0
+    return write_or_check(OUT, render(), "gen_flag_tables", args.check)
 
 
 if __name__ == "__main__":
