@@ -347,6 +347,19 @@ def _ray_service_name_starts_with_digit(o):
     find(o, "RayService")["metadata"]["name"] = "1llama"
 
 
+@on_ray
+def _ray_runtime_env_literal_token(o):
+    import yaml
+    rs = find(o, "RayService")
+    cfg = yaml.safe_load(rs["spec"]["serveConfigV2"])
+    cfg["applications"][0]["args"]["llm_configs"][0]["runtime_env"] = {"env_vars": {"HF_TOKEN": "hf_x"}}
+    rs["spec"]["serveConfigV2"] = yaml.safe_dump(cfg)
+
+
+def _spaced_api_key_flag(o):
+    container(o)["args"].append("--api-key sk-123")
+
+
 @on_stack
 def _stack_backend_name_with_space(o):
     edit_gateway_config(o, lambda bs: bs[0]["names"].__setitem__(0, "my model"))
@@ -357,7 +370,8 @@ BREAKS = {
     "gpu_pods_tolerate_gpu_taint": [_no_toleration, _kserve_no_toleration],
     "multi_gpu_pods_mount_memory_shm": [_no_shm, _shm_too_big, _kserve_runtime_shm_too_big],
     "no_hand_set_visible_devices": [_cuda_visible, _kserve_cuda_visible],
-    "secrets_only_from_secret_refs": [_literal_token, _literal_api_key_flag, _kserve_literal_token],
+    "secrets_only_from_secret_refs": [_literal_token, _literal_api_key_flag, _kserve_literal_token,
+                                      _ray_runtime_env_literal_token, _spaced_api_key_flag],
     "engine_containers_have_probes": [_no_startup_probe, _probe_wrong_port, _kserve_runtime_without_startup_probe],
     "engine_pods_drain_gracefully": [_service_links, _grace_too_short, _kserve_service_links,
                                      _kserve_runtime_without_prestop],
