@@ -167,9 +167,10 @@ def test_kserve_per_inference_service_extra_env(helms, tmp_path):
 def test_flags_the_chart_does_not_own_pass_the_guard(helms, tmp_path):
     """The duplicate-flag and secret guards read flags as the engine does, and let through what it does not own:
     flags with values in separate items or after "=", values with spaces, dotted keys of unowned flags, vLLM's -O3,
-    and words that merely contain "token" (--max-tokens-...)."""
+    names with "token" or "credentials" that hold no secret (a threshold, a switch)."""
     args = ["--enforce-eager", "--seed", "42", "--chat-template={% if a %}b c{% endif %}",
-            "--limit-mm-per-prompt.image=2", "-O3", "--tokenizer-mode=auto", "--max-logprobs=5"]
+            "--limit-mm-per-prompt.image=2", "-O3", "--tokenizer-mode=auto", "--max-logprobs=5",
+            "--allow-credentials", "--long-prefill-token-threshold=512", "--return-tokens-as-token-ids"]
     objs = harness(helms, "vllm", {"extraArgs": args}, tmp_path)
     assert find(objs, "Deployment")["spec"]["template"]["spec"]["containers"][0]["args"][-len(args):] == args
     objs = harness(helms, "llm-stack", {"gateway": {"extraArgs": ["--log-level", "debug"]}}, tmp_path)

@@ -125,7 +125,14 @@ Usage: {{- include "llm-common.args.refuseOwned" (dict "context" . "field" "engi
 {{- $at := printf "%s[%d]" $field $i -}}
 {{- $r := index $reads $i -}}
 {{- if $r.flag -}}
-{{- include "llm-common.secrets.refuse" (dict "context" $.context "at" $at "name" $r.flag "value" (ternary $r.value "(the next item)" (ne $r.value "")) "wayOut" $.wayOut) -}}
+{{- /* The flag's value: in the item, or the next item when that is not a flag itself. */ -}}
+{{- $value := $r.value -}}
+{{- $valueAt := $at -}}
+{{- if and (eq $value "") (lt (add1 $i) (len $reads)) (not (index $reads (add1 $i)).flag) -}}
+{{- $value = toString (index $.given (add1 $i)) -}}
+{{- $valueAt = printf "%s[%d]" $field (add1 $i) -}}
+{{- end -}}
+{{- include "llm-common.secrets.refuse" (dict "context" $.context "at" $valueAt "name" $r.flag "value" $value "wayOut" $.wayOut) -}}
 {{- else -}}
 {{- include "llm-common.secrets.refuse" (dict "context" $.context "at" $at "name" "" "value" $a "wayOut" $.wayOut) -}}
 {{- end -}}

@@ -7,15 +7,16 @@ Slack, PEM private keys) whatever its name.
 */}}
 
 {{/*
-llm-common.secrets.nameIsSecret: "true" when a flag or config key names a secret: one of its words (split at "-",
-"_" and ".") is token, secret, password, passwd, credential(s), or it holds api-key, access-key, secret-key,
-private-key or auth-token. Words, not substrings: --max-tokens and --tokenizer are not secrets.
+llm-common.secrets.nameIsSecret: "true" when a flag or config key names a secret: its last word (words split at "-",
+"_" and ".") is token, secret, password, passwd or credential(s), or it ends in api-key, access-key, secret-key,
+private-key or auth-token. The last word, not a substring: --max-tokens, --tokenizer and
+--long-prefill-token-threshold are not secrets.
 Parameters: context, name
 Usage: {{- if include "llm-common.secrets.nameIsSecret" (dict "context" . "name" "--hf-token") -}}...{{- end -}}
 */}}
 {{- define "llm-common.secrets.nameIsSecret" -}}
 {{- $n := lower (trimPrefix "-" (trimPrefix "-" (toString .name))) -}}
-{{- if regexMatch "(^|[-_.])(token|secret|password|passwd|credentials?|api[-_]?key|access[-_]?key|secret[-_]?key|private[-_]?key|auth[-_]?token)($|[-_.])" $n -}}true{{- end -}}
+{{- if regexMatch "(^|[-_.])(token|secret|password|passwd|credentials?|api[-_]?key|access[-_]?key|secret[-_]?key|private[-_]?key|auth[-_]?token)$" $n -}}true{{- end -}}
 {{- end -}}
 
 {{/*
@@ -40,7 +41,8 @@ Usage: {{- $kind := include "llm-common.secrets.tokenKind" (dict "context" . "va
 
 {{/*
 llm-common.secrets.refuse: fails when one named value is a literal secret: its name names a secret
-(llm-common.secrets.nameIsSecret) and it holds something, or its value is a well-known token
+(llm-common.secrets.nameIsSecret) and it holds something other than a boolean (a switch such as
+--allow-credentials holds no secret), or its value is a well-known token
 (llm-common.secrets.tokenKind).
 Parameters:
   context  the component context
@@ -57,7 +59,7 @@ Usage: {{- include "llm-common.secrets.refuse" (dict "context" . "at" "engine.ex
 {{- if $kind -}}
 {{- fail (printf "%s: holds %s as a literal, which lands in the release's stored values and the rendered objects; %s" .at $kind $way) -}}
 {{- end -}}
-{{- if and (not (kindIs "invalid" .value)) (ne $v "") (include "llm-common.secrets.nameIsSecret" (dict "context" .context "name" .name)) -}}
+{{- if and (not (kindIs "invalid" .value)) (not (kindIs "bool" .value)) (ne $v "") (include "llm-common.secrets.nameIsSecret" (dict "context" .context "name" .name)) -}}
 {{- fail (printf "%s: %s takes a secret, and a literal here lands in the release's stored values and the rendered objects; %s" .at .name $way) -}}
 {{- end -}}
 {{- end -}}

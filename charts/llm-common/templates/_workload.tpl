@@ -225,6 +225,7 @@ resources:
   {{- end }}
 {{- end }}
 {{- if not (has "probes" $omit) }}
+{{- with .port }}{{ include "llm-common.probes.checkPorts" (dict "context" $.context "port" .) }}{{ end }}
 {{- include "llm-common.probes.container" (dict "context" .context) }}
 {{- end }}
 {{- if not (has "lifecycle" $omit) }}
