@@ -363,6 +363,14 @@ def _spaced_api_key_flag(o):
 @on_stack
 def _stack_backend_name_with_space(o):
     edit_gateway_config(o, lambda bs: bs[0]["names"].__setitem__(0, "my model"))
+def _no_progress_deadline(o):
+    # The Kubernetes default (600 s) is below the 1800 s startup budget of a vLLM engine.
+    del find(o, "Deployment")["spec"]["progressDeadlineSeconds"]
+
+
+def _progress_deadline_equals_budget(o):
+    p = container(o)["startupProbe"]
+    find(o, "Deployment")["spec"]["progressDeadlineSeconds"] = p["failureThreshold"] * p["periodSeconds"]
 
 
 BREAKS = {
@@ -394,6 +402,7 @@ BREAKS = {
     "image_references_valid": [_image_with_double_slash, _image_with_malformed_digest],
     "kuberay_names_valid": [_ray_service_name_too_long, _ray_service_name_starts_with_digit],
     "served_model_names_valid": [_served_name_with_space, _stack_backend_name_with_space],
+    "progress_deadline_covers_startup": [_no_progress_deadline, _progress_deadline_equals_budget],
     "ray_groups_match_their_pods": [_ray_num_gpus_differs, _ray_start_param_not_a_string,
                                     _ray_head_without_start_params, _ray_replicas_above_max],
 }

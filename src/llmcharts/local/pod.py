@@ -3,64 +3,26 @@
 One local pod, run the way the kubelet runs it: its containers are processes with the rendered command, env
 and volumes on the pod's own address; probes gate readiness; a container that exits or fails its startup or
 liveness probe is restarted per restartPolicy with the kubelet's back-off; deletion runs preStop, the image's stop
-signal and SIGKILL at the grace period."""
+signal and SIGKILL at the grace period. Init containers run first, one after another, each to completion."""
 from __future__ import annotations
 
 import os
 import re
 import signal
-import socket
 import subprocess
 import threading
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..objects import dig
 from .images import RunnerError, image_for, local_argv
+from .probes import Probe
 from .net import map_pod_address
 
 # Kubelet restart back-off: 10 s doubling to 5 min; the first restart is immediate, and a container that ran for
 # 10 minutes starts over (pkg/kubelet/kubelet.go: backOffPeriod, MaxContainerBackOff).
 BACKOFF_INITIAL, BACKOFF_MAX, BACKOFF_RESET = 10.0, 300.0, 600.0
-
-
-@dataclass
-class Probe:
-    kind: str
-    spec: dict
-    container: "LocalContainer"
-
-    def get(self, key: str, default):
-        return self.spec.get(key, default)
-
-    def check(self) -> bool:
-        timeout = float(self.get("timeoutSeconds", 1))
-        c = self.container
-        if "httpGet" in self.spec:
-            port = c.port_number(self.spec["httpGet"].get("port"))
-            url = f"http://{c.pod.ip}:{port}{self.spec['httpGet'].get('path', '/')}"
-            try:
-                with urllib.request.urlopen(url, timeout=timeout) as r:
-                    return 200 <= r.status < 400
-            except (urllib.error.URLError, OSError, ValueError):
-                return False
-        if "tcpSocket" in self.spec:
-            try:
-                with socket.create_connection((c.pod.ip, c.port_number(self.spec["tcpSocket"].get("port"))),
-                                              timeout=timeout):
-                    return True
-            except OSError:
-                return False
-        if "exec" in self.spec:
-            argv = [c.map_arg(str(a)) for a in local_argv(c.spec, list(self.spec["exec"].get("command") or []))]
-            try:
-                return subprocess.run(argv, env=c.env(), capture_output=True, timeout=timeout).returncode == 0
-            except subprocess.TimeoutExpired:
-                return False
-        raise RunnerError(f"{c.pod.name}/{c.name}: {self.kind}: no httpGet, tcpSocket or exec")
 
 
 @dataclass
@@ -168,14 +130,28 @@ class LocalContainer:
 
     # -- the kubelet's loop
 
+    def _spawned(self) -> bool:
+        try:
+            self.spawn()
+            return True
+        except RunnerError as e:
+            self.failed, self.state = str(e), "failed"
+            return False
+
+    def _back_off(self, step: int, code) -> int:
+        """Wait the kubelet's restart back-off (none before the first restart); the next step."""
+        delay = 0.0 if step == 0 else min(BACKOFF_INITIAL * 2 ** (step - 1), BACKOFF_MAX)
+        self.restarts += 1
+        self.state = f"back-off {delay:.0f}s (exit {code})"
+        self.event("restarting", delay)
+        end = time.monotonic() + delay
+        while time.monotonic() < end and not self.pod.deleting:
+            time.sleep(0.1)
+        return step + 1
+
     def run(self) -> None:
         backoff_step = 0
-        while not self.pod.deleting:
-            try:
-                self.spawn()
-            except RunnerError as e:
-                self.failed, self.state = str(e), "failed"
-                return
+        while not self.pod.deleting and self._spawned():
             t_start = time.monotonic()
             self._probe_loop()
             if self.pod.deleting:
@@ -190,14 +166,23 @@ class LocalContainer:
                 return
             if time.monotonic() - t_start >= BACKOFF_RESET:
                 backoff_step = 0
-            delay = 0.0 if backoff_step == 0 else min(BACKOFF_INITIAL * 2 ** (backoff_step - 1), BACKOFF_MAX)
-            backoff_step += 1
-            self.restarts += 1
-            self.state = f"back-off {delay:.0f}s (exit {code})"
-            self.event("restarting", delay)
-            end = time.monotonic() + delay
-            while time.monotonic() < end and not self.pod.deleting:
-                time.sleep(0.1)
+            backoff_step = self._back_off(backoff_step, code)
+
+    def run_to_completion(self) -> bool:
+        """An init container: run until it exits 0, restarted with the kubelet's back-off after a failure (unless
+        restartPolicy is Never, which fails the pod). True when it completed."""
+        backoff_step = 0
+        while not self.pod.deleting and self._spawned():
+            code = self.proc.wait()
+            self.event("exited", code)
+            if code == 0:
+                self.state = "completed"
+                return True
+            if self.pod.spec.get("restartPolicy", "Always") == "Never":
+                self.failed, self.state = f"init container exited {code}", "failed"
+                return False
+            backoff_step = self._back_off(backoff_step, code)
+        return False
 
     def _probe_loop(self) -> None:
         """Startup probe, then readiness and liveness, until the process exits, a probe fails it, or the pod is
@@ -265,6 +250,9 @@ class LocalPod:
         self.volumes = {v["name"]: self._volume(v) for v in self.spec.get("volumes") or []}
         self.containers = [LocalContainer(self, c, runner.workdir / "logs" / f"{name}-{c.get('name')}.log")
                            for c in self.spec.get("containers") or []]
+        self.init_containers = [LocalContainer(self, c, runner.workdir / "logs" / f"{name}-{c.get('name')}.log")
+                                for c in self.spec.get("initContainers") or []]
+        self.started_at = time.monotonic()
         self._threads: list[threading.Thread] = []
 
     # -- volumes and values
@@ -341,17 +329,37 @@ class LocalPod:
     # -- lifecycle
 
     def start(self) -> None:
-        for c in self.containers:
-            t = threading.Thread(target=c.run, daemon=True, name=f"kubelet-{self.name}-{c.name}")
-            t.start()
-            self._threads.append(t)
+        """Init containers one after another, each to completion; then the containers, as the kubelet starts them."""
+        def run():
+            for ic in self.init_containers:
+                if not ic.run_to_completion():
+                    return
+            for c in self.containers:
+                t = threading.Thread(target=c.run, daemon=True, name=f"kubelet-{self.name}-{c.name}")
+                t.start()
+                self._threads.append(t)
+        threading.Thread(target=run, daemon=True, name=f"kubelet-{self.name}").start()
+
+    @property
+    def phase(self) -> str:
+        """Where the pod is in its start: fetching (an init container, e.g. the model prefetch, runs), loading (the
+        startup probe has not passed: the engine loads the model), probes (started, not yet ready), ready."""
+        done = sum(1 for ic in self.init_containers if ic.state == "completed")
+        if done < len(self.init_containers):
+            ic = self.init_containers[done]
+            return f"fetching ({ic.name} {done + 1}/{len(self.init_containers)}: {ic.state})"
+        if self.ready:
+            return "ready"
+        if any(not c.started for c in self.containers):
+            return "loading (startup probe)"
+        return "probes (readiness)"
 
     @property
     def ready(self) -> bool:
         return not self.deleting and all(c.ready for c in self.containers)
 
     def failures(self) -> list[str]:
-        return [f"{self.name}/{c.name}: {c.failed}" for c in self.containers if c.failed]
+        return [f"{self.name}/{c.name}: {c.failed}" for c in self.init_containers + self.containers if c.failed]
 
     def delete(self) -> dict:
         """Graceful deletion: the pod leaves its Services' endpoints at once (terminating), every container runs its
@@ -361,6 +369,8 @@ class LocalPod:
         for c in self.containers:
             c.ready = False
         results = {}
+        for ic in self.init_containers:  # a running init container is stopped at once
+            ic.send(signal.SIGKILL)
 
         def one(c):
             results[c.name] = c.terminate(self.grace, started_at=t0) if c.proc else {"sigkill": False}
@@ -378,6 +388,6 @@ class LocalPod:
 
     def kill(self) -> None:
         self.deleting = True
-        for c in self.containers:
+        for c in self.init_containers + self.containers:
             c.ready = False
             c.send(signal.SIGKILL)
