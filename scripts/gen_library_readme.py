@@ -19,6 +19,9 @@ from pathlib import Path
 
 import yaml
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from generated import write_or_check  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 LIBRARY = ROOT / "charts" / "llm-common"
 README = LIBRARY / "README.md"
@@ -131,15 +134,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--check", action="store_true", help="exit 1 if the committed README is stale")
     args = ap.parse_args()
-    text = render()
-    if args.check:
-        if not README.exists() or README.read_text() != text:
-            print(f"gen_library_readme: {README} is stale: run scripts/gen_library_readme.py", file=sys.stderr)
-            return 1
-        return 0
-    README.write_text(text)
-    print(f"gen_library_readme: wrote {README}")
-    return 0
+    return write_or_check(README, render(), "gen_library_readme", args.check)
 
 
 if __name__ == "__main__":

@@ -128,9 +128,36 @@ def strict(node):
     return out
 
 
+def set_by_default(value) -> bool:
+    """A default that `null` would silently take away: anything but null, "", 0, false, {} and []."""
+    return value not in (None, "", 0, False) and value != {} and value != []
+
+
+def require_defaults(node, defaults):
+    """Every property the chart's values.yaml gives a default (set_by_default) is `required`, in every object that
+    lists its properties. Helm drops a key set to `null` (`-f` or `--set x=null`) from the merged values before it
+    validates them, so a block written `shm: null` reaches the schema as a missing key and the templates as nil:
+    `required` turns that into an error naming the key, under helm 3 and helm 4. Free-form maps (no `properties`:
+    resources.limits, podAnnotations, ...) keep null's meaning of "remove this default key"."""
+    if not isinstance(node, dict) or not isinstance(defaults, dict) or "properties" not in node:
+        return node
+    out = dict(node)
+    props = dict(out["properties"])
+    need = [n for n in props if n in defaults and set_by_default(defaults[n])]
+    for n in list(props):
+        props[n] = require_defaults(props[n], defaults.get(n))
+    out["properties"] = props
+    required = list(out.get("required") or [])
+    required += [n for n in need if n not in required]
+    if required:
+        out["required"] = required
+    return out
+
+
 def build(chart_schema: Path) -> dict:
     doc = load(chart_schema)
-    schema = strict(resolve(doc, chart_schema, doc))
+    values = CHARTS / chart_schema.name[: -len(".schema.yaml")] / "values.yaml"
+    schema = require_defaults(strict(resolve(doc, chart_schema, doc)), load(values) if values.exists() else {})
     return {"$schema": DRAFT, **schema}
 
 

@@ -65,7 +65,7 @@ def pytest_terminal_summary(terminalreporter):
             f"evaluations, {STATS['schema errors']} schema errors, "
             f"{STATS['invariant checks']} invariant checks, {STATS['invariant violations']} violations")
     for key in sorted(k for k in STATS
-                      if k.startswith(("bad input", "CEL rules", "drain", "e2e", "flags", "gateway", "llm-stack", "planner"))):
+                      if k.startswith(("bad input", "CEL rules", "drain", "e2e", "flags", "fuzz", "gateway", "llm-stack", "planner"))):
         terminalreporter.write_line(f"{key}: {STATS[key]}")
     if render_cache.STATS["requested"]:
         terminalreporter.write_line(f"shared renders: {render_cache.STATS['rendered']} helm template runs for "

@@ -78,7 +78,7 @@ def judge(chart: Path, values: list[Path], renders: list[Render], crd_dirs=None)
     base = {_key(o): o for o in renders[0].objects}
     for other in renders[1:]:
         theirs = {_key(o): o for o in other.objects}
-        for k in sorted(set(base) | set(theirs)):
+        for k in sorted(set(base) | set(theirs), key=str):
             if base.get(k) != theirs.get(k):
                 rep.helm_diffs.append(f"{'/'.join(k[1:])}: {renders[0].helm} and {other.helm} differ")
     rep.schema = validate.validate_objects(rep.objects, paths.K8S_VERSIONS,

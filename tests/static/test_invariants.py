@@ -303,6 +303,66 @@ def _stack_services_disagree_on_port_name(o):
     o.append(svc)
 
 
+# Rules ported from the API server and operators (src/llmcharts/invariants/api_rules.py).
+def _memory_request_above_limit(o):
+    container(o)["resources"]["requests"]["memory"] = "999Gi"
+
+
+def _node_port_out_of_range(o):
+    svc = find(o, "Service")
+    svc["spec"]["type"] = "NodePort"
+    svc["spec"]["ports"][0]["nodePort"] = 8080
+
+
+def _node_port_on_cluster_ip(o):
+    find(o, "Service")["spec"]["ports"][0]["nodePort"] = 30080
+
+
+def _scrape_timeout_above_interval(o):
+    ep = find(o, "ServiceMonitor")["spec"]["endpoints"][0]
+    ep.update(interval="10s", scrapeTimeout="1m")
+
+
+def _image_with_double_slash(o):
+    container(o)["image"] = "docker.io//vllm/vllm-openai:v0.32.0"
+
+
+def _image_with_malformed_digest(o):
+    container(o)["image"] = "docker.io/vllm/vllm-openai:v0.32.0@sha256:xyz"
+
+
+def _served_name_with_space(o):
+    args = container(o)["args"]
+    i = args.index("--served-model-name")
+    args[i + 1] = "llama 3"
+
+
+@on_ray
+def _ray_service_name_too_long(o):
+    find(o, "RayService")["metadata"]["name"] = "r" * 48
+
+
+@on_ray
+def _ray_service_name_starts_with_digit(o):
+    find(o, "RayService")["metadata"]["name"] = "1llama"
+
+
+@on_ray
+def _ray_runtime_env_literal_token(o):
+    import yaml
+    rs = find(o, "RayService")
+    cfg = yaml.safe_load(rs["spec"]["serveConfigV2"])
+    cfg["applications"][0]["args"]["llm_configs"][0]["runtime_env"] = {"env_vars": {"HF_TOKEN": "hf_x"}}
+    rs["spec"]["serveConfigV2"] = yaml.safe_dump(cfg)
+
+
+def _spaced_api_key_flag(o):
+    container(o)["args"].append("--api-key sk-123")
+
+
+@on_stack
+def _stack_backend_name_with_space(o):
+    edit_gateway_config(o, lambda bs: bs[0]["names"].__setitem__(0, "my model"))
 def _no_progress_deadline(o):
     # The Kubernetes default (600 s) is below the 1800 s startup budget of a vLLM engine.
     del find(o, "Deployment")["spec"]["progressDeadlineSeconds"]
@@ -318,7 +378,8 @@ BREAKS = {
     "gpu_pods_tolerate_gpu_taint": [_no_toleration, _kserve_no_toleration],
     "multi_gpu_pods_mount_memory_shm": [_no_shm, _shm_too_big, _kserve_runtime_shm_too_big],
     "no_hand_set_visible_devices": [_cuda_visible, _kserve_cuda_visible],
-    "secrets_only_from_secret_refs": [_literal_token, _literal_api_key_flag, _kserve_literal_token],
+    "secrets_only_from_secret_refs": [_literal_token, _literal_api_key_flag, _kserve_literal_token,
+                                      _ray_runtime_env_literal_token, _spaced_api_key_flag],
     "engine_containers_have_probes": [_no_startup_probe, _probe_wrong_port, _kserve_runtime_without_startup_probe],
     "engine_pods_drain_gracefully": [_service_links, _grace_too_short, _kserve_service_links,
                                      _kserve_runtime_without_prestop],
@@ -335,6 +396,12 @@ BREAKS = {
     "gateway_backends_resolve": [_stack_backend_without_service, _stack_backend_on_a_missing_port, _stack_model_with_two_backends,
                                  _stack_extra_backend_shadows_engine],
     "pod_port_names_unique": [_stack_port_name_declared_twice, _stack_services_disagree_on_port_name],
+    "requests_within_limits": [_memory_request_above_limit],
+    "service_node_ports_valid": [_node_port_out_of_range, _node_port_on_cluster_ip],
+    "scrape_timeouts_within_intervals": [_scrape_timeout_above_interval],
+    "image_references_valid": [_image_with_double_slash, _image_with_malformed_digest],
+    "kuberay_names_valid": [_ray_service_name_too_long, _ray_service_name_starts_with_digit],
+    "served_model_names_valid": [_served_name_with_space, _stack_backend_name_with_space],
     "progress_deadline_covers_startup": [_no_progress_deadline, _progress_deadline_equals_budget],
     "ray_groups_match_their_pods": [_ray_num_gpus_differs, _ray_start_param_not_a_string,
                                     _ray_head_without_start_params, _ray_replicas_above_max],

@@ -123,7 +123,8 @@ def test_production_defaults(helms):
     objs = render(helms, CI / "minimal-values.yaml")
     rs = find(objs, "RayService")
     assert rs["spec"]["excludeHeadPodFromServeSvc"] is True
-    assert rs["spec"]["upgradeStrategy"] == {"type": "NewCluster"}
+    # Like the other charts' rollouts, an upgrade needs no spare GPUs: no second cluster by default (issue 14).
+    assert rs["spec"]["upgradeStrategy"] == {"type": "None"}
     for g, component, port in ((head(objs), "head", "dashboard"), (worker(objs), "engine", "dashboard-agent")):
         pod = g["template"]["spec"]
         c = container(g)
@@ -293,3 +294,14 @@ def test_a_gpu_head_is_declared_to_ray_and_gets_shm(helms):
     msg = fails(helms, CI / "minimal-values.yaml",
                 **{"head.accelerator": {"type": "nvidia", "count": 2}, "head.shm": {"enabled": False}})
     assert "head.shm.enabled" in msg
+
+
+def test_kuberay_incremental_upgrade_strategy(helms):
+    """KubeRay's NewClusterWithIncrementalUpgrade, with the options its validation requires (validation.go,
+    ValidateClusterUpgradeOptions)."""
+    objs = render(helms, CI / "minimal-values.yaml", ray={"version": "2.60.0", "autoscaler": {"enabled": True}},
+                  rayService={"upgradeStrategy": "NewClusterWithIncrementalUpgrade", "clusterUpgradeOptions": {
+                      "gatewayClassName": "istio", "stepSizePercent": 25, "intervalSeconds": 60}})
+    assert find(objs, "RayService")["spec"]["upgradeStrategy"] == {
+        "type": "NewClusterWithIncrementalUpgrade",
+        "clusterUpgradeOptions": {"gatewayClassName": "istio", "stepSizePercent": 25, "intervalSeconds": 60}}

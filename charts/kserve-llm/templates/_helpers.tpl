@@ -80,13 +80,13 @@ Usage: {{- $rt := dict -}}{{- include "kserve-llm.runtimeContext" (dict "context
 
 {{/*
 kserve-llm.itemContext: fills .out with the context of one InferenceService (llm-common.context.component): the
-runtime's (kserve-llm.runtimeContext) with the item's accelerator, resources, engine, nodeSelector, tolerations and
-affinity merged over it (maps key by key, the item winning; lists replaced), and the item's own extraArgs. Errors name
+runtime's (kserve-llm.runtimeContext) with the item's accelerator, resources, engine, nodeSelector, tolerations,
+affinity and extraEnv (which replaces the top level's) merged over it (maps key by key, the item winning; lists replaced), and the item's own extraArgs. Errors name
 those values under "inferenceServices[<index>].", the others as the top level's.
 Usage: {{- $ctx := dict -}}{{- include "kserve-llm.itemContext" (dict "context" $rt "item" $item "index" $i "out" $ctx) -}}
 */}}
 {{- define "kserve-llm.itemContext" -}}
-{{- $own := pick .item "accelerator" "resources" "engine" "nodeSelector" "tolerations" "affinity" -}}
+{{- $own := pick .item "accelerator" "resources" "engine" "nodeSelector" "tolerations" "affinity" "extraEnv" -}}
 {{- $_ := set $own "extraArgs" (.item.extraArgs | default list) -}}
 {{- include "llm-common.context.component" (dict "context" .context "values" $own "fieldPrefix" (printf "inferenceServices[%d]." (int .index))
       "shared" (without (keys .context.Values) "extraArgs") "out" .out) -}}
@@ -197,6 +197,9 @@ Usage: {{- include "kserve-llm.validate" . -}}
 {{- define "kserve-llm.validate" -}}
 {{- $root := . -}}
 {{- $hf := .Values.huggingface.enabled -}}
+{{- if and $hf .Values.sidecars -}}
+{{- fail "sidecars: with huggingface.enabled the predictors run KServe's huggingfaceserver runtime, which this chart does not render, so there is no pod spec of ours to add sidecars to; set huggingface.enabled: false (this chart's vLLM runtime takes them)" -}}
+{{- end -}}
 {{- if and $hf .Values.apiKey.secretName -}}
 {{- fail "apiKey.secretName: KServe's huggingfaceserver does not check an API key (VLLM_API_KEY applies to this chart's vLLM runtime only); remove apiKey.secretName or set huggingface.enabled: false" -}}
 {{- end -}}

@@ -56,6 +56,34 @@ Usage: resources: {{- include "llm-common.accelerator.resources" (dict "context"
 {{- end -}}
 {{- end -}}
 {{- end -}}
+{{- /* The API server refuses a request above its limit (pkg/apis/core/validation/validation.go,
+ValidateResourceRequirements: "must be less than or equal to <resource> limit"). */ -}}
+{{- range $name := list "memory" "ephemeral-storage" -}}
+{{- $req := get ($res.requests | default dict) $name -}}
+{{- $lim := get ($res.limits | default dict) $name -}}
+{{- if and $req $lim -}}
+{{- $f := include "llm-common.context.field" (dict "context" $ctx "field" (printf "resources.requests.%s" $name)) -}}
+{{- if gt (include "llm-common.quantity.bytes" (dict "context" $ctx "value" $req "field" (printf "resources.requests.%s" $name)) | float64) (include "llm-common.quantity.bytes" (dict "context" $ctx "value" $lim "field" (printf "resources.limits.%s" $name)) | float64) -}}
+{{- fail (printf "%s: %v is above resources.limits.%s (%v); Kubernetes refuses a request above its limit: lower the request or raise the limit" $f $req $name $lim) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- with (get ($res.requests | default dict) "cpu") -}}
+{{- $lim := get ($res.limits | default dict) "cpu" -}}
+{{- if $lim -}}
+{{- $toCores := dict "req" (toString .) "lim" (toString $lim) -}}
+{{- $c := dict -}}
+{{- range $k, $q := $toCores -}}
+{{- if not (regexMatch "^[0-9]+(\\.[0-9]+)?m?$" $q) -}}
+{{- fail (printf "%s: %q is not a CPU quantity (examples: 4, 500m, 1.5)" (include "llm-common.context.field" (dict "context" $ctx "field" (printf "resources.%s.cpu" (ternary "requests" "limits" (eq $k "req"))))) $q) -}}
+{{- end -}}
+{{- $_ := set $c $k (ternary (divf (trimSuffix "m" $q | float64) 1000.0) ($q | float64) (hasSuffix "m" $q)) -}}
+{{- end -}}
+{{- if gt $c.req $c.lim -}}
+{{- fail (printf "%s: %v is above resources.limits.cpu (%v); Kubernetes refuses a request above its limit: lower the request or raise the limit" (include "llm-common.context.field" (dict "context" $ctx "field" "resources.requests.cpu")) . $lim) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
 {{- if $gpu -}}
 {{- $n := include "llm-common.accelerator.count" (dict "context" .context) | int -}}
 {{- $_ := set $res "requests" (merge (dict $gpu $n) ($res.requests | default dict)) -}}

@@ -85,5 +85,5 @@ spec:
   scaleTargetRef:
     apiVersion: {{ .target.apiVersion }}
     kind: {{ .target.kind }}
-    name: {{ .target.name }}
+    name: {{ .target.name | quote }}
 {{- end -}}

@@ -8,10 +8,10 @@ Parameters: context, name (the variable), secret (the Secret's name), key (its k
 Usage: {{- include "llm-common.env.secretRef" (dict "context" . "name" "HF_TOKEN" "secret" $secret "key" "token") | nindent 12 }}
 */}}
 {{- define "llm-common.env.secretRef" -}}
-- name: {{ .name }}
+- name: {{ .name | quote }}
   valueFrom:
     secretKeyRef:
-      name: {{ .secret }}
+      name: {{ .secret | quote }}
       key: {{ .key }}
 {{- end -}}
 
@@ -53,7 +53,8 @@ llm-common.env.extraEnv: .Values.extraEnv (a list of EnvVar) as list items, afte
     must come from valueFrom.secretKeyRef, never a literal value: literals end up in `helm get values`,
     in the release Secret and in every `kubectl get -o yaml`;
   - CUDA_VISIBLE_DEVICES / NVIDIA_VISIBLE_DEVICES are refused: the device plugin decides which GPUs a
-    container sees, and a hand-set list points at devices the container was not given.
+    container sees, and a hand-set list points at devices the container was not given;
+  - a literal value in a well-known token format (llm-common.secrets.tokenKind) is refused whatever the name.
 Usage: {{- include "llm-common.env.extraEnv" (dict "context" .) | nindent 12 }}
 */}}
 {{- define "llm-common.env.extraEnv" -}}
@@ -66,6 +67,9 @@ Usage: {{- include "llm-common.env.extraEnv" (dict "context" .) | nindent 12 }}
 {{- end -}}
 {{- if and (regexMatch "(?i)(TOKEN|SECRET|PASSW|API_?KEY|ACCESS_KEY|CREDENTIAL|PRIVATE_KEY)" $name) (hasKey $e "value") -}}
 {{- fail (printf "%s[%d] (%s): a secret-like variable must not hold a literal value; use valueFrom.secretKeyRef with a Secret name and key" $field $i $name) -}}
+{{- end -}}
+{{- if hasKey $e "value" -}}
+{{- include "llm-common.secrets.refuse" (dict "context" $ctx "at" (printf "%s[%d].value" $field $i) "name" "" "value" $e.value "wayOut" "use valueFrom.secretKeyRef with a Secret name and key") -}}
 {{- end -}}
 {{- end -}}
 {{- with $ctx.Values.extraEnv }}

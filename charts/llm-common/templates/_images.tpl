@@ -19,6 +19,10 @@ Usage: {{ include "llm-common.images.image" (dict "context" . "image" .Values.im
 {{- if not $img.repository -}}
 {{- fail (printf "%s.repository is required (for example vllm/vllm-openai)" (include "llm-common.context.field" (dict "context" .context "field" (.field | default "image")))) -}}
 {{- end -}}
+{{- $first := regexFind "^[^/]+" (toString $img.repository) -}}
+{{- if and $registry (contains "/" (toString $img.repository)) (or (contains "." $first) (contains ":" $first) (eq $first "localhost")) -}}
+{{- fail (printf "%s: %q starts with a registry host (%s) while the registry is %s, which makes %s/%s: put the host in %s only" (include "llm-common.context.field" (dict "context" .context "field" (printf "%s.repository" (.field | default "image")))) $img.repository $first $registry $registry $img.repository (ternary "global.imageRegistry" (include "llm-common.context.field" (dict "context" .context "field" (printf "%s.registry" (.field | default "image")))) (not (empty $global.imageRegistry)))) -}}
+{{- end -}}
 {{- $ref := $img.repository -}}
 {{- if $registry -}}{{- $ref = printf "%s/%s" $registry $img.repository -}}{{- end -}}
 {{- $tag := $img.tag | default .context.Chart.AppVersion | toString -}}
@@ -43,7 +47,7 @@ Usage: {{- include "llm-common.images.pullSecrets" (dict "context" .) | nindent 
 {{- if $names }}
 imagePullSecrets:
 {{- range ($names | uniq) }}
-  - name: {{ . }}
+  - name: {{ . | quote }}
 {{- end }}
 {{- end -}}
 {{- end -}}

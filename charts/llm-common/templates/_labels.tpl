@@ -26,8 +26,8 @@ llm-common.labels.matchLabels: the immutable subset used in selectors (name, ins
 Usage: {{ include "llm-common.labels.matchLabels" (dict "context" . "component" "engine") }}
 */}}
 {{- define "llm-common.labels.matchLabels" -}}
-app.kubernetes.io/name: {{ include "llm-common.names.name" (dict "context" .context) }}
-app.kubernetes.io/instance: {{ .context.Release.Name }}
+app.kubernetes.io/name: {{ include "llm-common.names.name" (dict "context" .context) | quote }}
+app.kubernetes.io/instance: {{ .context.Release.Name | quote }}
 {{- with .component }}
 app.kubernetes.io/component: {{ . }}
 {{- end }}

@@ -31,12 +31,20 @@ Usage: {{ include "llm-common.names.fullname" (dict "context" .) }}
 {{- end -}}
 
 {{/*
-llm-common.names.componentFullname: "<fullname>-<component>", for charts that render several workloads.
+llm-common.names.componentFullname: "<fullname>-<component>", for charts that render several workloads; over 63
+characters, the fullname is cut and a 5-character hash of it added, so that names stay unique.
 Usage: {{ include "llm-common.names.componentFullname" (dict "context" . "component" "gateway") }}
 */}}
 {{- define "llm-common.names.componentFullname" -}}
 {{- $base := include "llm-common.names.fullname" (dict "context" .context) -}}
-{{- printf "%s-%s" ($base | trunc (int (sub 62 (len .component)))) .component | trimSuffix "-" -}}
+{{- $full := printf "%s-%s" $base .component -}}
+{{- if le (len $full) 63 -}}
+{{- $full -}}
+{{- else -}}
+{{- /* Cut, the names of two releases (or two subcharts of one umbrella release) with a long common prefix would be
+the same: a hash of the whole fullname keeps them apart. */ -}}
+{{- printf "%s-%s-%s" ($base | trunc (int (sub 56 (len .component))) | trimSuffix "-") (sha256sum $base | trunc 5) .component -}}
+{{- end -}}
 {{- end -}}
 
 {{/*
@@ -83,9 +91,9 @@ Parameters:
 Usage: metadata: {{- include "llm-common.names.metadata" (dict "context" . "component" "engine") | nindent 2 }}
 */}}
 {{- define "llm-common.names.metadata" -}}
-name: {{ .name | default (include "llm-common.names.fullname" (dict "context" .context)) }}
+name: {{ .name | default (include "llm-common.names.fullname" (dict "context" .context)) | quote }}
 {{- if not (kindIs "bool" .namespace) }}
-namespace: {{ .namespace | default (include "llm-common.names.namespace" (dict "context" .context)) }}
+namespace: {{ .namespace | default (include "llm-common.names.namespace" (dict "context" .context)) | quote }}
 {{- end }}
 labels:
   {{- toYaml (merge (include "llm-common.labels.standard" (dict "context" .context "component" .component) | fromYaml) (.labels | default dict)) | nindent 2 }}

@@ -15,7 +15,8 @@ Usage: {{ include "llm-common.policy.pdb" (dict "context" . "component" "engine"
 {{- if $p.enabled -}}
 {{- if and (not (kindIs "invalid" $p.minAvailable)) (not (kindIs "invalid" $p.maxUnavailable)) -}}
 {{- $min := include "llm-common.context.field" (dict "context" $ctx "field" "pdb.minAvailable") -}}
-{{- fail (printf "%s: set either %s or %s, not both" $min $min (include "llm-common.context.field" (dict "context" $ctx "field" "pdb.maxUnavailable"))) -}}
+{{- $max := include "llm-common.context.field" (dict "context" $ctx "field" "pdb.maxUnavailable") -}}
+{{- fail (printf "%s: set either %s or %s, not both (a PodDisruptionBudget takes one): keep %s and set %s: null, or the other way round" $min $min $max $min $max) -}}
 {{- end -}}
 apiVersion: policy/v1
 kind: PodDisruptionBudget
@@ -25,7 +26,7 @@ spec:
   {{- if not (kindIs "invalid" $p.minAvailable) }}
   minAvailable: {{ $p.minAvailable }}
   {{- else }}
-  maxUnavailable: {{ $p.maxUnavailable | default 1 }}
+  maxUnavailable: {{ ternary 1 $p.maxUnavailable (kindIs "invalid" $p.maxUnavailable) }}
   {{- end }}
   selector:
     matchLabels:

@@ -54,6 +54,28 @@ livenessProbe:
 {{- end -}}
 
 {{/*
+llm-common.probes.checkPorts: fails when a probe port given as a number is not the container's serving port ("port"):
+the kubelet would probe a port nothing listens on, and the pod would never become ready. Named ports are checked
+against the pod by the invariants (engine_containers_have_probes).
+Parameters: context, port (the container's serving port)
+Usage: {{- include "llm-common.probes.checkPorts" (dict "context" . "port" .Values.containerPort) -}}
+*/}}
+{{- define "llm-common.probes.checkPorts" -}}
+{{- $p := .context.Values.probes | default dict -}}
+{{- $given := dict "probes.port" $p.port -}}
+{{- range $k := list "startup" "readiness" "liveness" -}}
+{{- $probe := get $p $k -}}
+{{- if kindIs "map" $probe -}}{{- $_ := set $given (printf "probes.%s.port" $k) $probe.port -}}{{- end -}}
+{{- end -}}
+{{- range $f := list "probes.port" "probes.startup.port" "probes.readiness.port" "probes.liveness.port" -}}
+{{- $v := get $given $f -}}
+{{- if and (not (kindIs "invalid" $v)) (regexMatch "^[0-9]+$" (toString $v)) (ne (int $v) (int $.port)) -}}
+{{- fail (printf "%s: %v is not the container's port (%d), so the probe would hit a port nothing listens on: use %d or the port's name, http" (include "llm-common.context.field" (dict "context" $.context "field" $f)) $v (int $.port) (int $.port)) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
 llm-common.probes.startupBudget: the startup probe's budget in seconds (an integer): probes.startup.budgetSeconds when
 set; when null, derived from the model's size as `llmcharts plan` derives it (src/llmcharts/plan.py: engine start 120 s
 + weights / load bandwidth, x 1.5, rounded up to a minute), the size being model.sizeBytes, else

@@ -14,6 +14,9 @@ Usage: {{ include "llm-common.service.service" (dict "context" . "component" "en
 */}}
 {{- define "llm-common.service.service" -}}
 {{- $ctx := .context -}}
+{{- if and .service.nodePort (ne (.service.type | default "ClusterIP") "NodePort") -}}
+{{- fail (printf "%s is set but %s is %s, and the chart renders a node port only for type NodePort: set %s: NodePort, or remove the nodePort" (include "llm-common.context.field" (dict "context" $ctx "field" "service.nodePort")) (include "llm-common.context.field" (dict "context" $ctx "field" "service.type")) (.service.type | default "ClusterIP") (include "llm-common.context.field" (dict "context" $ctx "field" "service.type"))) -}}
+{{- end -}}
 {{- $svc := .service -}}
 apiVersion: v1
 kind: Service

@@ -87,10 +87,10 @@ Usage: {{- include "llm-common.storage.env" (dict "context" . "tokenEnv" (list "
 {{- $tok := include "llm-common.storage.hfTokenRef" (dict "context" .context) | fromJson -}}
 {{- if $tok.name -}}
 {{- range (.tokenEnv | default (list "HF_TOKEN")) }}
-- name: {{ . }}
+- name: {{ . | quote }}
   valueFrom:
     secretKeyRef:
-      name: {{ $tok.name }}
+      name: {{ $tok.name | quote }}
       key: {{ $tok.key }}
 {{- end -}}
 {{- end -}}

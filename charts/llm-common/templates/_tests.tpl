@@ -24,6 +24,8 @@ Parameters (a dict):
   image        {registry, repository, tag} of an image with sh and curl (default docker.io/curlimages/curl:8.16.0,
                pinned by tag; global.imageRegistry still applies, for air-gapped mirrors)
   timeoutSeconds  limit for one generation request (default 300: CPU engines are slow)
+  podSecurityContext  the security context of the pods the test pod follows on runAsUser (default the context's
+               podSecurityContext): without a runAsUser there (OpenShift), the test pod sets none either
 
 Usage: in charts/<engine>/templates/tests/test-openai.yaml. Helm renders templates/tests/ before templates/, so
 include the chart's own validation first, or a missing value fails here instead of with the chart's message:
@@ -55,12 +57,17 @@ spec:
   restartPolicy: Never
   {{- /* A curl pod: no ServiceAccount, drain or scheduling of the chart's; its own security context below. */}}
   {{- include "llm-common.workload.podSpecFields" (dict "context" $ctx "automountToken" false
-        "omit" (list "serviceAccountName" "terminationGracePeriodSeconds" "securityContext" "scheduling")) | nindent 2 }}
+        "omit" (list "serviceAccountName" "terminationGracePeriodSeconds" "securityContext" "scheduling" "initContainers" "extraVolumes")) | nindent 2 }}
   securityContext:
-    # curlimages/curl runs as curl_user (100:101).
     runAsNonRoot: true
+    {{- /* curlimages/curl runs as curl_user (100:101). Where the chart's own pods leave the user to the platform
+    (podSecurityContext.runAsUser: null, as OpenShift's restricted SCC assigns one from the namespace's range), so
+    does the test pod; "podSecurityContext" names the pods it follows when they are not the context's (the gateway's). */}}
+    {{- $psc := .podSecurityContext | default $ctx.Values.podSecurityContext }}
+    {{- if or (not (kindIs "map" $psc)) (hasKey $psc "runAsUser") }}
     runAsUser: 100
     runAsGroup: 101
+    {{- end }}
     seccompProfile:
       type: RuntimeDefault
   containers:

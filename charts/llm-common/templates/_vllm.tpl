@@ -104,7 +104,10 @@ Usage: {{- include "llm-common.vllm.validateGpus" (dict "context" .) -}}
 {{- $gpus := include "llm-common.accelerator.count" (dict "context" .context) | int -}}
 {{- $need := include "llm-common.vllm.gpusPerReplica" (dict "context" .context) | int -}}
 {{- if and (gt $gpus 0) (ne $gpus $need) -}}
-{{- fail (printf "%s (%d) must equal %s (%d) x %s (%d) = %d: set %s: %d, or change the parallel sizes" (get $f "accelerator.count") $gpus (get $f "engine.tensorParallelSize") (int $e.tensorParallelSize) (get $f "engine.pipelineParallelSize") (int $e.pipelineParallelSize) $need (get $f "accelerator.count") $need) -}}
+{{- /* The way out is named in the component's own values (inferenceServices[0].accelerator.count), where the
+user set the parallel sizes, not the inherited top-level value every other component shares. */ -}}
+{{- $own := printf "%s%s" ($ctx.fieldPrefix | default "") "accelerator.count" -}}
+{{- fail (printf "%s (%d) must equal %s (%d) x %s (%d) = %d: set %s: %d, or change the parallel sizes" (get $f "accelerator.count") $gpus (get $f "engine.tensorParallelSize") (int $e.tensorParallelSize) (get $f "engine.pipelineParallelSize") (int $e.pipelineParallelSize) $need $own $need) -}}
 {{- end -}}
 {{- if and (eq $gpus 0) (gt $need 1) -}}
 {{- fail (printf "%s x %s = %d with %s=cpu; CPU pods serve one replica per pod: set both to 1" (get $f "engine.tensorParallelSize") (get $f "engine.pipelineParallelSize") $need (get $f "accelerator.type")) -}}

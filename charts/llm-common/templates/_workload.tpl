@@ -104,10 +104,10 @@ topologySpreadConstraints:
   {{- toYaml . | nindent 2 }}
 {{- end }}
 {{- with $v.priorityClassName }}
-priorityClassName: {{ . }}
+priorityClassName: {{ . | quote }}
 {{- end }}
 {{- with $v.runtimeClassName }}
-runtimeClassName: {{ . }}
+runtimeClassName: {{ . | quote }}
 {{- end }}
 {{- end -}}
 
@@ -146,7 +146,8 @@ llm-common.workload.podSpecFields: the pod spec fields every pod of the suite se
   securityContext                podSecurityContext
   imagePullSecrets               global.imagePullSecrets and imagePullSecrets
   scheduling                     llm-common.workload.scheduling (GPU product and taint, affinity, spread, priority)
-  volumes                        the "volumes" parameter (llm-common.workload.volumeList)
+  initContainers                 .Values.initContainers (llm-common.extras.initContainers)
+  volumes                        the "volumes" parameter (llm-common.workload.volumeList), then .Values.extraVolumes
 Parameters:
   context             the component context (required)
   serviceAccountName  optional: run as this ServiceAccount instead (a KServe model naming its own)
@@ -164,7 +165,7 @@ Usage: {{- include "llm-common.workload.podSpecFields" (dict "context" . "volume
 enableServiceLinks: false
 {{- end }}
 {{- if not (has "serviceAccountName" $omit) }}
-serviceAccountName: {{ .serviceAccountName | default (include "llm-common.names.serviceAccountName" (dict "context" .context)) }}
+serviceAccountName: {{ .serviceAccountName | default (include "llm-common.names.serviceAccountName" (dict "context" .context)) | quote }}
 {{- end }}
 {{- if not (has "automountServiceAccountToken" $omit) }}
 automountServiceAccountToken: {{ ternary .automountToken (($ctx.Values.serviceAccount | default dict).automountToken | default false) (kindIs "bool" .automountToken) }}
@@ -181,7 +182,11 @@ terminationGracePeriodSeconds: {{ include "llm-common.workload.terminationGraceP
 {{- if not (has "scheduling" $omit) }}
 {{- include "llm-common.workload.scheduling" (dict "context" .context) }}
 {{- end }}
-{{- include "llm-common.workload.volumeList" (dict "context" $ctx "key" "volumes" "items" .volumes) }}
+{{- if not (has "initContainers" $omit) }}
+{{- include "llm-common.extras.initContainers" (dict "context" $ctx) }}
+{{- end }}
+{{- include "llm-common.workload.volumeList" (dict "context" $ctx "key" "volumes"
+      "items" (concat (.volumes | default list) (ternary list ($ctx.Values.extraVolumes | default list) (has "extraVolumes" $omit)))) }}
 {{- end -}}
 
 {{/*
@@ -193,7 +198,7 @@ llm-common.workload.containerTail: the fields that follow a container's command,
   probes           startupProbe, readinessProbe, livenessProbe (llm-common.probes.container)
   lifecycle        the preStop drain sleep (llm-common.workload.lifecycle)
   securityContext  containerSecurityContext
-  volumeMounts     the "volumeMounts" parameter (llm-common.workload.volumeList)
+  volumeMounts     the "volumeMounts" parameter (llm-common.workload.volumeList), then .Values.extraVolumeMounts
 Parameters:
   context       the component context (required)
   port          optional: the serving port (a container with other ports writes its own ports key)
@@ -220,6 +225,7 @@ resources:
   {{- end }}
 {{- end }}
 {{- if not (has "probes" $omit) }}
+{{- with .port }}{{ include "llm-common.probes.checkPorts" (dict "context" $.context "port" .) }}{{ end }}
 {{- include "llm-common.probes.container" (dict "context" .context) }}
 {{- end }}
 {{- if not (has "lifecycle" $omit) }}
@@ -228,7 +234,8 @@ resources:
 {{- if not (has "securityContext" $omit) }}
 {{- include "llm-common.workload.containerSecurityContext" (dict "context" .context) }}
 {{- end }}
-{{- include "llm-common.workload.volumeList" (dict "context" .context "key" "volumeMounts" "items" .volumeMounts) }}
+{{- include "llm-common.workload.volumeList" (dict "context" .context "key" "volumeMounts"
+      "items" (concat (.volumeMounts | default list) (ternary list (.context.Values.extraVolumeMounts | default list) (has "extraVolumeMounts" $omit)))) }}
 {{- end -}}
 
 {{/*
@@ -253,8 +260,8 @@ annotations:
 {{/*
 llm-common.workload.deployment: an apps/v1 Deployment of one component: replicas (replicaCount, unless
 autoscaling.enabled hands the count to an autoscaler), the rollout strategy (llm-common.workload.strategy), the pod's
-metadata (llm-common.workload.podMetadata), its shared fields (llm-common.workload.podSpecFields) and the containers
-the chart renders.
+metadata (llm-common.workload.podMetadata), its shared fields (llm-common.workload.podSpecFields), the containers
+the chart renders, then .Values.sidecars (llm-common.extras.sidecars).
 Parameters:
   context, component
   containers   the pod's containers: YAML list items (a container's own fields, then llm-common.workload.containerTail)
@@ -294,6 +301,9 @@ spec:
       {{- end }}
       containers:
         {{- .containers | nindent 8 }}
+        {{- $names := list -}}
+        {{- range (.containers | fromYamlArray) }}{{ $names = append $names .name }}{{ end }}
+        {{- include "llm-common.extras.sidecars" (dict "context" $ctx "names" $names) | nindent 8 }}
 {{- end -}}
 
 {{/*
@@ -313,7 +323,7 @@ automountServiceAccountToken: {{ $v.serviceAccount.automountToken | default fals
 {{- with .secrets }}
 secrets:
   {{- range . }}
-  - name: {{ . }}
+  - name: {{ . | quote }}
   {{- end }}
 {{- end }}
 {{- end -}}

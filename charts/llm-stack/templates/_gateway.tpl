@@ -230,7 +230,7 @@ Usage: {{ include "llm-stack.gateway.containers" (dict "context" . "gateway" $g)
   args:
     {{- $flags := include "llm-stack.gateway.routerFlags" $root | fromJsonArray -}}
     {{- include "llm-common.args.flags" (dict "context" $g "flags" $flags) | nindent 4 }}
-    {{- include "llm-common.args.extra" (dict "context" $g "flags" $flags) | nindent 4 }}
+    {{- include "llm-common.args.extra" (dict "context" $g "flags" $flags "parser" "router") | nindent 4 }}
   {{- with (include "llm-common.env.extraEnv" (dict "context" $g) | trim) }}
   env:
     {{- . | nindent 4 }}

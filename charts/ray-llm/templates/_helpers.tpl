@@ -36,6 +36,11 @@ Usage: {{- $ctx := dict -}}{{- include "ray-llm.groupContext" (dict "root" . "gr
   "affinity" $g.affinity
   "topologySpreadConstraints" $g.topologySpreadConstraints
   "priorityClassName" $g.priorityClassName
+  "runtimeClassName" $g.runtimeClassName
+  "extraVolumes" $g.extraVolumes
+  "extraVolumeMounts" $g.extraVolumeMounts
+  "initContainers" $g.initContainers
+  "sidecars" $g.sidecars
   "podLabels" $g.podLabels
   "podAnnotations" $g.podAnnotations
 -}}
@@ -131,6 +136,7 @@ Usage: {{- $cfg := include "ray-llm.llmConfig" . | fromJson -}}
   "log_engine_metrics" $l.logEngineMetrics
 -}}
 {{- with $l.acceleratorType }}{{- $_ := set $cfg "accelerator_type" . -}}{{- end -}}
+{{- include "llm-common.secrets.refuseInMap" (dict "context" . "field" "llm.runtimeEnv" "given" $l.runtimeEnv) -}}
 {{- with $l.runtimeEnv }}{{- $_ := set $cfg "runtime_env" . -}}{{- end -}}
 {{- $owned := dict "model_loading_config" "model.*" "engine_kwargs" "engine.* (engine.extraKwargs)" "deployment_config" "llm.deployment and drain.inflightTimeoutSeconds" "accelerator_type" "llm.acceleratorType" "runtime_env" "llm.runtimeEnv" "log_engine_metrics" "llm.logEngineMetrics" -}}
 {{- include "llm-common.args.refuseOwned" (dict "context" . "field" "llm.extraConfig" "given" $l.extraConfig "owned" $owned) -}}
@@ -301,6 +307,7 @@ spec:
           containerPort: 8080
           protocol: TCP
       {{- include "llm-common.workload.containerTail" (dict "context" $ctx "volumeMounts" $mounts) | nindent 6 }}
+    {{- include "llm-common.extras.sidecars" (dict "context" $ctx "names" (list "ray-head" "ray-worker")) | nindent 4 }}
 {{- end -}}
 
 {{/*
@@ -358,6 +365,29 @@ Usage: {{- include "ray-llm.validate" . -}}
 {{- fail (printf "ray.version: %s has no Ray Serve LLM (ray.serve.llm:build_openai_app arrived in Ray 2.43.0); use the chart's %s" $v.ray.version (.Chart.AppVersion | splitList "-" | first)) -}}
 {{- end -}}
 {{- $_ := include "ray-llm.image" . -}}
+{{- /* KubeRay refuses RayService names over 47 characters (MaxRayClusterNameLength 53 - 6, the suffix of the
+cluster it generates) and RayCluster names over 53, and names that are not DNS-1035 labels
+(ray-operator/controllers/ray/utils/validation.go: ValidateRayServiceMetadata, ValidateRayClusterMetadata). */ -}}
+{{- $name := include "llm-common.names.fullname" (dict "context" .) -}}
+{{- $limit := ternary 47 53 (eq $v.kind "RayService") -}}
+{{- if gt (len $name) $limit -}}
+{{- fail (printf "fullnameOverride: the %s name %q (from the release name %q) is %d characters, and KubeRay refuses %s names over %d: set fullnameOverride to a name of at most %d characters, or install with a shorter release name" $v.kind $name .Release.Name (len $name) $v.kind $limit $limit) -}}
+{{- end -}}
+{{- if not (regexMatch "^[a-z]([-a-z0-9]*[a-z0-9])?$" $name) -}}
+{{- fail (printf "fullnameOverride: the %s name %q (from the release name %q) must start with a letter (KubeRay requires a DNS-1035 label): set fullnameOverride to a name starting with a letter, e.g. %q" $v.kind $name .Release.Name (printf "ray-%s" $name | trunc $limit | trimSuffix "-")) -}}
+{{- end -}}
+{{- /* KubeRay's rules for the incremental upgrade (validation.go, ValidateClusterUpgradeOptions). */ -}}
+{{- if and (eq $v.kind "RayService") (eq $v.rayService.upgradeStrategy "NewClusterWithIncrementalUpgrade") -}}
+{{- $o := $v.rayService.clusterUpgradeOptions -}}
+{{- if not $v.ray.autoscaler.enabled -}}
+{{- fail "rayService.upgradeStrategy: NewClusterWithIncrementalUpgrade needs the Ray autoscaler (KubeRay refuses it without): set ray.autoscaler.enabled: true, or use upgradeStrategy None" -}}
+{{- end -}}
+{{- range $k := list "gatewayClassName" "stepSizePercent" "intervalSeconds" -}}
+{{- if or (kindIs "invalid" (get $o $k)) (eq (toString (get $o $k)) "") -}}
+{{- fail (printf "rayService.clusterUpgradeOptions.%s is required for upgradeStrategy NewClusterWithIncrementalUpgrade (KubeRay refuses the RayService without it)" $k) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
 {{- $w := $v.worker -}}
 {{- $e := $v.engine -}}
 {{- $tp := int $e.tensorParallelSize -}}

@@ -168,6 +168,16 @@ Usage: {{- include "tgi.validate" . -}}
 {{- if and $e.dtype $e.quantize -}}
 {{- fail (printf "engine.dtype (%s) cannot be combined with engine.quantize (%s): TGI refuses --dtype with --quantize. Unset engine.dtype, or engine.quantize" (toString $e.dtype) (toString $e.quantize)) -}}
 {{- end -}}
+{{- /* The image's release line and imageLine must agree: the line decides the flags (issue 14, class 5). A tag that
+is not a version (latest, sha-...) cannot be judged and is taken as the line says. */ -}}
+{{- $tag := toString .Values.image.tag -}}
+{{- $major := regexFind "^[0-9]+" (regexReplaceAll "^v" $tag "") -}}
+{{- if and (regexMatch "^v?[0-9]+\\.[0-9]+" $tag) (eq $major "2") $v3 -}}
+{{- fail (printf "image.tag: %q is a TGI 2.x image, but imageLine is %q, whose flags (--graceful-termination-timeout, --usage-stats, ...) TGI 2.x refuses at start: set imageLine: \"2.0\" for a 2.x image, or use a 3.3 tag" $tag (toString .Values.imageLine)) -}}
+{{- end -}}
+{{- if and (regexMatch "^v?[0-9]+\\.[0-9]+" $tag) (ne $major "2") (not $v3) -}}
+{{- fail (printf "imageLine: \"2.0\" but image.tag %q is not a TGI 2.x image: set imageLine: \"3.3\" for TGI 3 (the default), or a 2.x image.tag" $tag) -}}
+{{- end -}}
 {{- /* The 2.0 line: refuse what TGI 2.0 does not have instead of rendering a flag it would reject (or, for the
 API key, silently ignore). */ -}}
 {{- if not $v3 -}}

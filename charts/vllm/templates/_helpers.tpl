@@ -67,7 +67,7 @@ Usage: args: {{- include "vllm.args" . | nindent 2 }}
 - {{ printf "%s=%s" .name .path | toJson }}
 {{- end }}
 {{- end }}
-{{- include "llm-common.args.extra" (dict "context" . "flags" $flags) }}
+{{- include "llm-common.args.extra" (dict "context" . "flags" $flags "parser" "vllm") }}
 {{- end -}}
 
 {{/*

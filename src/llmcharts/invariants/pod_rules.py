@@ -12,7 +12,8 @@ from ..pods import pod_templates
 from .registry import Violation, invariant
 
 SECRET_LIKE = re.compile(r"(TOKEN|SECRET|PASSW|API_?KEY|ACCESS_KEY|CREDENTIAL|PRIVATE_KEY)", re.I)
-SECRET_FLAGS = re.compile(r"^--(api-key|hf-token|token|password|secret)(=|$)")
+# As the engines' parsers read them: "_" for "-" (vLLM), and the value in the same item after "=" or a space.
+SECRET_FLAGS = re.compile(r"^--(api[-_]key|hf[-_]token|token|password|secret)(=|\s|$)")
 VISIBLE_DEVICES = {"CUDA_VISIBLE_DEVICES", "NVIDIA_VISIBLE_DEVICES", "HIP_VISIBLE_DEVICES", "ROCR_VISIBLE_DEVICES"}
 
 
@@ -85,6 +86,29 @@ def secrets_only_from_secret_refs(objects):
                 if SECRET_FLAGS.match(str(a)):
                     yield Violation("secrets_only_from_secret_refs", pod.name,
                                     f"container {c.get('name')}: secret passed as a literal flag {str(a).split('=')[0]}")
+    # Ray Serve's runtime_env.env_vars land in the RayService (or the serve-config ConfigMap) in plain text.
+    for where, env_vars in ray_runtime_env_vars(objects):
+        for name, value in env_vars.items():
+            if SECRET_LIKE.search(str(name)) and value not in (None, ""):
+                yield Violation("secrets_only_from_secret_refs", where, f"runtime_env.env_vars.{name} holds a literal value")
+
+
+def ray_runtime_env_vars(objects):
+    """(object, env_vars) of every Ray Serve LLM config a render carries: RayService serveConfigV2, or a ConfigMap
+    holding a serve config (a bare RayCluster's)."""
+    import yaml
+    texts = [(f"{o['kind']}/{dig(o, 'metadata', 'name')}", dig(o, "spec", "serveConfigV2"))
+             for o in objects if o.get("kind") == "RayService"]
+    texts += [(f"ConfigMap/{dig(o, 'metadata', 'name')}", v) for o in objects if o.get("kind") == "ConfigMap"
+              for v in (o.get("data") or {}).values() if "llm_configs" in str(v)]
+    for where, text in texts:
+        try:
+            cfg = yaml.safe_load(text or "") or {}
+        except yaml.YAMLError:
+            continue
+        for app in cfg.get("applications") or []:
+            for llm in dig(app, "args", "llm_configs", default=[]) or []:
+                yield where, dig(llm, "runtime_env", "env_vars", default={}) or {}
 
 
 @invariant
