@@ -19,7 +19,7 @@ SRC = Path(__file__).resolve().parents[1]
 
 
 def engine_containers(objects: list[dict]) -> list[dict]:
-    return [c for p in pod_templates(objects) if p.is_engine for c in p.containers(init=False)]
+    return [c for p in pod_templates(objects) if p.is_engine for c in p.serving_containers()]
 
 
 def served_names(container: dict) -> list[str]:

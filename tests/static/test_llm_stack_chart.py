@@ -95,7 +95,7 @@ def test_admin_api_is_not_reachable_from_outside_the_pod(helms):
     svc = next(o for o in objs if o["kind"] == "Service" and o["metadata"]["name"] == "s-llm-stack-gateway")
     assert {p["name"]: (p["port"], p["targetPort"]) for p in svc["spec"]["ports"]} == {"http": (8000, "http"),
                                                                                         "metrics": (29000, "metrics")}
-    haproxy = next(o for o in objs if o["kind"] == "ConfigMap" and "haproxy.cfg" in o.get("data", {}))["data"]["haproxy.cfg"]
+    haproxy = next(o for o in objs if o["kind"] == "ConfigMap" and o["metadata"]["name"] == "s-llm-stack-gateway")["data"]["haproxy.cfg"]
     public = haproxy.split("frontend openai")[1].split("backend ")[0]
     assert "bind 0.0.0.0:8000" in public and "http-request return status 404" in public
     assert "server router 127.0.0.1:8001" in haproxy and "bind 127.0.0.1:8002" in haproxy

@@ -35,15 +35,24 @@ InferenceService name when it builds the pod (so clients send the InferenceServi
 Usage: {{- $flags := include "kserve-llm.runtimeFlags" . | fromJsonArray -}}
 */}}
 {{- define "kserve-llm.runtimeFlags" -}}
+{{- $listen := include "llm-common.guard.listen" (dict "context" . "port" .Values.runtime.port "portField" "runtime.port") | fromJson -}}
 {{- $flags := list
   (list "model" "/mnt/models" "str" "inferenceServices[].storageUri (KServe downloads it to /mnt/models)")
   (list "served-model-name" "{{.Name}}" "str" "inferenceServices[].name (KServe's {{.Name}})")
-  (list "host" "0.0.0.0" "str" "(chart: all interfaces)")
-  (list "port" .Values.runtime.port "int" "runtime.port")
+  (list "host" $listen.host "str" "(chart: loopback behind the guard, else all interfaces)")
+  (list "port" $listen.port "int" "runtime.port / guard.enginePort")
   (list "shutdown-timeout" .Values.drain.inflightTimeoutSeconds "int" "drain.inflightTimeoutSeconds")
   (list "api-key" nil "str" "apiKey.secretName (rendered as VLLM_API_KEY from the Secret)")
 -}}
 {{- toJson $flags -}}
+{{- end -}}
+
+{{/*
+kserve-llm.scratchDirs: JSON map of the runtime container's writable emptyDirs (llm-common.scratch): /tmp and HOME.
+Usage: {{- $dirs := include "kserve-llm.scratchDirs" . | fromJson -}}
+*/}}
+{{- define "kserve-llm.scratchDirs" -}}
+{{- toJson (dict "tmp" "/tmp" "home" "/home/vllm") -}}
 {{- end -}}
 
 {{/*

@@ -113,13 +113,16 @@ Usage: {{- include "llm-common.vllm.validateGpus" (dict "context" .) -}}
 
 {{/*
 llm-common.vllm.env: the env list items every vLLM server container starts with: a writable HOME for the non-root
-user (torch.compile, Triton and vLLM caches live under it; the pod mounts an emptyDir at /home/vllm), and no usage
-reports from a cluster that serves private models.
+user (torch.compile, Triton and vLLM caches live under it; the pod mounts an emptyDir at /home/vllm), USER (the
+runAsUser has no passwd entry in the image, and getpass.getuser(), which torch's inductor calls, fails without it),
+and no usage reports from a cluster that serves private models.
 Usage: env: {{- include "llm-common.vllm.env" (dict "context" .) | nindent 2 }}
 */}}
 {{- define "llm-common.vllm.env" -}}
 - name: HOME
   value: /home/vllm
+- name: USER
+  value: vllm
 - name: VLLM_NO_USAGE_STATS
   value: "1"
 {{- end -}}

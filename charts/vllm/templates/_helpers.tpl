@@ -17,10 +17,11 @@ exactly one flag; values left null keep vLLM's default.
 Usage: {{- $flags := include "vllm.flags" . | fromJsonArray -}}
 */}}
 {{- define "vllm.flags" -}}
+{{- $listen := include "llm-common.guard.listen" (dict "context" . "port" .Values.containerPort "portField" "containerPort") | fromJson -}}
 {{- $flags := list
   (list "served-model-name" (prepend (.Values.model.aliases | default list) (include "vllm.servedModelName" .)) "list" "model.servedModelName / model.aliases")
-  (list "host" "0.0.0.0" "str" "(chart: all interfaces)")
-  (list "port" .Values.containerPort "int" "containerPort")
+  (list "host" $listen.host "str" "(chart: loopback behind the guard, else all interfaces)")
+  (list "port" $listen.port "int" "containerPort / guard.enginePort")
   (list "shutdown-timeout" .Values.drain.inflightTimeoutSeconds "int" "drain.inflightTimeoutSeconds")
   (list "revision" .Values.model.revision "str" "model.revision")
   (list "trust-remote-code" .Values.model.trustRemoteCode "flag" "model.trustRemoteCode")
@@ -53,6 +54,14 @@ Usage: args: {{- include "vllm.args" . | nindent 2 }}
 {{- end -}}
 
 {{/*
+vllm.scratchDirs: JSON map of the vLLM container's writable emptyDirs (llm-common.scratch): /tmp and HOME.
+Usage: {{- $dirs := include "vllm.scratchDirs" . | fromJson -}}
+*/}}
+{{- define "vllm.scratchDirs" -}}
+{{- toJson (dict "tmp" "/tmp" "home" "/home/vllm") -}}
+{{- end -}}
+
+{{/*
 vllm.container: the vLLM container of the Deployment (llm-common.workload.deployment), as a YAML list item.
 Usage: {{ include "vllm.container" . }}
 */}}
@@ -68,8 +77,11 @@ Usage: {{ include "vllm.container" . }}
     {{- include "llm-common.storage.env" (dict "context" .) | nindent 4 }}
     {{- include "llm-common.env.apiKey" (dict "context" . "name" "VLLM_API_KEY") | nindent 4 }}
     {{- include "llm-common.env.extraEnv" (dict "context" .) | nindent 4 }}
+    {{- /* The serving port: the guard's listener when guard.enabled (llm-common.guard), the probes' and Service's target. */}}
   {{- include "llm-common.workload.containerTail" (dict "context" . "port" .Values.containerPort
-        "volumeMounts" (list (dict "name" "home" "mountPath" "/home/vllm") "models" "shm")) | nindent 2 }}
+        "volumeMounts" (concat (include "llm-common.scratch.volumeMounts" (dict "context" . "dirs" (include "vllm.scratchDirs" . | fromJson)) | fromYamlArray)
+                               (list "models" "shm"))) | nindent 2 }}
+{{- include "llm-common.guard.container" (dict "context" . "port" .Values.containerPort) }}
 {{- end -}}
 
 {{/*

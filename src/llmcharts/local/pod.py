@@ -9,58 +9,22 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
+import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..objects import dig
 from .images import RunnerError, image_for, local_argv
+from .probes import Probe
+from . import rootfs
 from .net import map_pod_address
 
 # Kubelet restart back-off: 10 s doubling to 5 min; the first restart is immediate, and a container that ran for
 # 10 minutes starts over (pkg/kubelet/kubelet.go: backOffPeriod, MaxContainerBackOff).
 BACKOFF_INITIAL, BACKOFF_MAX, BACKOFF_RESET = 10.0, 300.0, 600.0
-
-
-@dataclass
-class Probe:
-    kind: str
-    spec: dict
-    container: "LocalContainer"
-
-    def get(self, key: str, default):
-        return self.spec.get(key, default)
-
-    def check(self) -> bool:
-        timeout = float(self.get("timeoutSeconds", 1))
-        c = self.container
-        if "httpGet" in self.spec:
-            port = c.port_number(self.spec["httpGet"].get("port"))
-            url = f"http://{c.pod.ip}:{port}{self.spec['httpGet'].get('path', '/')}"
-            try:
-                with urllib.request.urlopen(url, timeout=timeout) as r:
-                    return 200 <= r.status < 400
-            except (urllib.error.URLError, OSError, ValueError):
-                return False
-        if "tcpSocket" in self.spec:
-            try:
-                with socket.create_connection((c.pod.ip, c.port_number(self.spec["tcpSocket"].get("port"))),
-                                              timeout=timeout):
-                    return True
-            except OSError:
-                return False
-        if "exec" in self.spec:
-            argv = [c.map_arg(str(a)) for a in local_argv(c.spec, list(self.spec["exec"].get("command") or []))]
-            try:
-                return subprocess.run(argv, env=c.env(), capture_output=True, timeout=timeout).returncode == 0
-            except subprocess.TimeoutExpired:
-                return False
-        raise RunnerError(f"{c.pod.name}/{c.name}: {self.kind}: no httpGet, tcpSocket or exec")
 
 
 @dataclass
@@ -107,15 +71,25 @@ class LocalContainer:
         runner = self.pod.runner
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", "HOSTNAME": self.pod.name,
                **runner.kube_env(), **runner.extra_env}
+        tmp = next((host for mount, host in self.pod.mounts(self.spec) if mount == "/tmp"), None)
+        if tmp is not None:  # a volume at /tmp: where this process's temporary files go (rootfs.py)
+            env["TMPDIR"] = str(self.pod.short_path(tmp))
         for e in self.spec.get("env") or []:
             env[e["name"]] = self.map_arg(self.pod.env_value(self.spec, e))
         return {**env, **self.env_overrides}
 
     # -- the process
 
+    def read_only_root(self) -> bool:
+        return bool(dig(self.spec, "securityContext", "readOnlyRootFilesystem", default=False))
+
     def spawn(self) -> None:
         self.log.parent.mkdir(parents=True, exist_ok=True)
         argv, env = self.argv(), self.env()
+        if self.read_only_root() and self.pod.runner.enforce_read_only:
+            ids = {k: dig(self.spec, "securityContext", k, default=(self.pod.spec.get("securityContext") or {}).get(k))
+                   for k in ("runAsUser", "runAsGroup")}
+            argv = rootfs.wrap(argv, self.pod.writable_dirs(self.spec), ids["runAsUser"], ids["runAsGroup"])
         with open(self.log, "ab") as out:
             out.write(f"\n=== {time.strftime('%H:%M:%S')} start #{self.restarts}: {' '.join(argv)}\n".encode())
             self.proc = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT,
@@ -251,11 +225,12 @@ class LocalContainer:
 
 
 class LocalPod:
-    def __init__(self, runner, owner: dict, name: str, template: dict, ip: str):
+    def __init__(self, runner, owner: dict, name: str, template: dict, ip: str, lo: str | None = None):
         self.runner = runner
         self.owner = owner
         self.name = name
         self.ip = ip
+        self.lo = lo or ip  # the pod's own loopback (net.map_pod_address)
         self.labels = dig(template, "metadata", "labels", default={}) or {}
         self.spec = template.get("spec") or {}
         self.dir = runner.workdir / "pods" / name
@@ -266,6 +241,7 @@ class LocalPod:
         self.containers = [LocalContainer(self, c, runner.workdir / "logs" / f"{name}-{c.get('name')}.log")
                            for c in self.spec.get("containers") or []]
         self._threads: list[threading.Thread] = []
+        self._links: set[Path] = set()
 
     # -- volumes and values
 
@@ -302,19 +278,52 @@ class LocalPod:
         for key, rel in ([(i["key"], i["path"]) for i in items] if items else [(k, k) for k in data]):
             if key in data:
                 (d / rel).parent.mkdir(parents=True, exist_ok=True)
-                (d / rel).write_text(map_pod_address(str(data[key]), self.ip, bare=False))
+                (d / rel).write_text(map_pod_address(str(data[key]), self.ip, bare=False, lo=self.lo))
 
     def mounts(self, container: dict) -> list[tuple[str, Path]]:
         out = [((m["mountPath"].rstrip("/") or "/"), self.volumes[m["name"]] / m.get("subPath", ""))
                for m in container.get("volumeMounts") or []]
         return sorted(out, key=lambda x: -len(x[0]))
 
+    def short_path(self, host: Path) -> Path:
+        """A short name for a host folder (a link in this machine's temporary folder): Unix sockets made under a
+        container's /tmp (vLLM's ZeroMQ IPC) must fit in 107 bytes, as /tmp/<uuid> does in the cluster, which a
+        test's deep work folder does not."""
+        link = Path(tempfile.gettempdir()) / f"llmcharts-{self.ip}-{host.name}"
+        if not link.is_symlink() or link.resolve() != host.resolve():
+            link.unlink(missing_ok=True)
+            link.symlink_to(host)
+        self._links.add(link)
+        return link
+
+    def _unlink(self) -> None:
+        for link in self._links:
+            link.unlink(missing_ok=True)
+
+    def writable_dirs(self, container: dict) -> list[Path]:
+        """Host folders of the container's writable mounts: emptyDir, PVC and hostPath volumes not mounted readOnly
+        (ConfigMap, Secret, projected and downwardAPI volumes are read-only in a cluster too)."""
+        kinds = {v["name"]: v for v in self.spec.get("volumes") or []}
+        out = []
+        for m in container.get("volumeMounts") or []:
+            vol = kinds.get(m["name"], {})
+            if m.get("readOnly") or not any(k in vol for k in ("emptyDir", "persistentVolumeClaim", "hostPath")):
+                continue
+            if "persistentVolumeClaim" in vol and vol["persistentVolumeClaim"].get("readOnly"):
+                continue
+            d = self.volumes[m["name"]] / m.get("subPath", "")
+            d.mkdir(parents=True, exist_ok=True)
+            out.append(d)
+        return out
+
     def map_value(self, container: dict, v: str) -> str:
         """A value as this process must see it: mount paths -> their host folders, the pod's own address -> its
         IP, Service URLs -> a ready pod behind the Service."""
-        for mount, host in self.mounts(container):
-            v = re.sub(rf"(^|[=:,\s]){re.escape(mount)}(?=/|$|[,\s:])", lambda m: m.group(1) + str(host), v)
-        return self.runner.map_service_urls(map_pod_address(v, self.ip))
+        mounts = dict(self.mounts(container))
+        if mounts:  # one pass, longest mount path first: a host folder put in is never mapped again (/tmp/...)
+            alt = "|".join(re.escape(m) for m in sorted(mounts, key=len, reverse=True))
+            v = re.sub(rf"(^|[=:,\s])({alt})(?=/|$|[,\s:])", lambda m: m.group(1) + str(mounts[m.group(2)]), v)
+        return self.runner.map_service_urls(map_pod_address(v, self.ip, lo=self.lo))
 
     def field_value(self, path: str | None) -> str:
         return {"metadata.name": self.name, "metadata.namespace": self.runner.namespace, "status.podIP": self.ip,
@@ -371,6 +380,7 @@ class LocalPod:
         for t in threads:
             t.join()
         self.deleted = True
+        self._unlink()
         main = next(iter(results.values()), {})
         return {"preStop": main.get("preStop", 0), "sigterm_at": main.get("sigterm_at", 0),
                 "exited_after": time.monotonic() - t0, "sigkill": any(r.get("sigkill") for r in results.values()),
@@ -381,3 +391,4 @@ class LocalPod:
         for c in self.containers:
             c.ready = False
             c.send(signal.SIGKILL)
+        self._unlink()
