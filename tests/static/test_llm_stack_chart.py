@@ -126,8 +126,8 @@ def test_only_the_gateway_reaches_the_engines(helms):
     objs = render(helms)
     gateway = next(p for p in pod_templates(objs) if p.labels.get("app.kubernetes.io/component") == "gateway")
     policies = {o["metadata"]["name"]: o for o in objs if o["kind"] == "NetworkPolicy"}
-    assert set(policies) == {"s-vllm", "s-tgi", "s-llm-stack-gateway"}
-    for name in ("s-vllm", "s-tgi"):
+    assert set(policies) == {"s-vllm", "s-tgi", "s-kserve-llm", "s-ray-llm", "s-llm-stack-gateway"}
+    for name in ("s-vllm", "s-tgi", "s-kserve-llm", "s-ray-llm"):
         peers = [peer for rule in policies[name]["spec"]["ingress"] for peer in rule["from"]]
         assert all("podSelector" in p and p["podSelector"] for p in peers), "no open peer"
         assert any(selector_matches(p["podSelector"], gateway.labels) for p in peers)
