@@ -73,13 +73,17 @@ Usage: {{- $flags := include "kserve-llm.huggingfaceFlags" . | fromJsonArray -}}
 {{/*
 kserve-llm.runtimeContext: fills .out with the context of what every InferenceService shares through its runtime
 (llm-common.context.component): the top-level values, with the runtime's /dev/shm resolved (on unless shm.enabled is
-false: the runtime is shared, so it cannot size /dev/shm by one model's GPU count) and, for KServe's huggingfaceserver
+false: the runtime is shared, so it cannot size /dev/shm by one model's GPU count), the container security context
+carrying the pod's user, group, runAsNonRoot and seccomp profile (a ServingRuntime has no pod-level securityContext,
+so an InferenceService written by hand inherits only what its containers carry) and, for KServe's huggingfaceserver
 (huggingface.enabled), its health routes as the probe paths.
 Usage: {{- $rt := dict -}}{{- include "kserve-llm.runtimeContext" (dict "context" . "out" $rt) -}}
 */}}
 {{- define "kserve-llm.runtimeContext" -}}
 {{- $v := .context.Values -}}
 {{- $own := dict "shm" (dict "enabled" (or (kindIs "invalid" $v.shm.enabled) $v.shm.enabled) "sizeLimit" $v.shm.sizeLimit) -}}
+{{- $podUser := pick ($v.podSecurityContext | default dict) "runAsNonRoot" "runAsUser" "runAsGroup" "seccompProfile" -}}
+{{- $_ := set $own "containerSecurityContext" (merge (deepCopy ($v.containerSecurityContext | default dict)) $podUser) -}}
 {{- if $v.huggingface.enabled -}}
 {{- $p := $v.huggingface.probePaths -}}
 {{- $_ := set $own "probes" (mergeOverwrite (deepCopy $v.probes) (dict "startup" (dict "path" $p.startup) "readiness" (dict "path" $p.readiness) "liveness" (dict "path" $p.liveness))) -}}

@@ -56,11 +56,13 @@ spec:
   {{- /* A curl pod: no ServiceAccount, drain or scheduling of the chart's; its own security context below. */}}
   {{- include "llm-common.workload.podSpecFields" (dict "context" $ctx "automountToken" false
         "omit" (list "serviceAccountName" "terminationGracePeriodSeconds" "securityContext" "scheduling")) | nindent 2 }}
+  {{- $pod := $ctx.Values.podSecurityContext | default dict }}
   securityContext:
-    # curlimages/curl runs as curl_user (100:101).
+    # The release's own user and group (podSecurityContext; 10001 where it sets none): curl needs no passwd entry
+    # and writes nothing, so any non-root id serves.
     runAsNonRoot: true
-    runAsUser: 100
-    runAsGroup: 101
+    runAsUser: {{ $pod.runAsUser | default 10001 | int }}
+    runAsGroup: {{ $pod.runAsGroup | default 10001 | int }}
     seccompProfile:
       type: RuntimeDefault
   containers:
