@@ -128,7 +128,7 @@ Usage: {{- $volumes := concat (list "models" "shm") (include "llm-common.guard.v
 
 {{/*
 llm-common.guard.container: the guard container (a YAML list item), when guard.enabled; else nothing. It shares the
-engine's preStop sleep and security context; its liveness probe is HAProxy's own monitor URI.
+engine's preStop sleep and security context; its readiness and liveness probes are HAProxy's own monitor URI.
 Parameters: context, port (the pod's serving port)
 Usage: {{- include "llm-common.guard.container" (dict "context" . "port" .Values.containerPort) }}
 */}}
@@ -139,6 +139,13 @@ Usage: {{- include "llm-common.guard.container" (dict "context" . "port" .Values
   image: {{ include "llm-common.images.image" (dict "context" .context "image" $g.image "field" "guard.image") | quote }}
   imagePullPolicy: {{ $g.image.pullPolicy | default "IfNotPresent" }}
   command: ["haproxy", "-W", "-db", "-f", "/etc/llm-guard/haproxy.cfg"]
+  readinessProbe:
+    httpGet:
+      path: /guard-healthz
+      port: {{ int .port }}
+    periodSeconds: 5
+    timeoutSeconds: 2
+    failureThreshold: 3
   livenessProbe:
     httpGet:
       path: /guard-healthz

@@ -58,11 +58,13 @@ spec:
         "omit" (list "serviceAccountName" "terminationGracePeriodSeconds" "securityContext" "scheduling")) | nindent 2 }}
   {{- $pod := $ctx.Values.podSecurityContext | default dict }}
   securityContext:
-    # The release's own user and group (podSecurityContext; 10001 where it sets none): curl needs no passwd entry
-    # and writes nothing, so any non-root id serves.
+    # The release's own user and group (podSecurityContext) when they are 10000 or more, else 10001: curl needs no
+    # passwd entry and writes nothing, so any non-root id serves.
+    {{- $uid := int ($pod.runAsUser | default 10001) }}
+    {{- $gid := int ($pod.runAsGroup | default 10001) }}
     runAsNonRoot: true
-    runAsUser: {{ $pod.runAsUser | default 10001 | int }}
-    runAsGroup: {{ $pod.runAsGroup | default 10001 | int }}
+    runAsUser: {{ ternary $uid 10001 (ge $uid 10000) }}
+    runAsGroup: {{ ternary $gid 10001 (ge $gid 10000) }}
     seccompProfile:
       type: RuntimeDefault
   containers:
