@@ -22,7 +22,19 @@ CHARTS = ROOT / "charts"
 DRAFT = "http://json-schema.org/draft-07/schema#"
 
 
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: the same documents, faster
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml when present: the same documents, faster
+    """Refuses a key written twice in one mapping: YAML keeps the last silently, so a merge that leaves two
+    `model:` blocks in a schema piece would drop one block's properties without a word."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if key in seen:
+                raise SystemExit(f"gen_schemas: {node.start_mark.name}:{key_node.start_mark.line + 1}: "
+                                 f"key {key!r} written twice in one mapping")
+            seen.add(key)
+        return super().construct_mapping(node, deep)
 
 
 def load(path: Path) -> dict:

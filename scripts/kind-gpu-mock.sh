@@ -14,7 +14,7 @@
 #   fake-gpu-operator  NVIDIA pool only: run:ai's fake-gpu-operator chart (a device plugin that advertises fake GPUs
 #                      through the kubelet, plus its own node labels); needs helm and access to ghcr.io.
 # Settings (env): NVIDIA_GPU_PRODUCT (NVIDIA-H100-80GB-HBM3), NVIDIA_GPU_COUNT (4), NVIDIA_GPU_MEMORY (81559, MiB),
-#   AMD_GPU_PRODUCT (MI300X), AMD_GPU_COUNT (4), FAKE_GPU_OPERATOR_VERSION (0.1.0).
+#   AMD_GPU_PRODUCT (AMD_Instinct_MI300X_OAM, the AMD node labeller's value), AMD_GPU_COUNT (4), FAKE_GPU_OPERATOR_VERSION (0.1.0).
 # The products match the GPU products that charts/*/ci values select, so their nodeSelectors are exercised too.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -23,7 +23,7 @@ mode="patch"
 nvidia_product="${NVIDIA_GPU_PRODUCT:-NVIDIA-H100-80GB-HBM3}"
 nvidia_count="${NVIDIA_GPU_COUNT:-4}"
 nvidia_memory="${NVIDIA_GPU_MEMORY:-81559}"
-amd_product="${AMD_GPU_PRODUCT:-MI300X}"
+amd_product="${AMD_GPU_PRODUCT:-AMD_Instinct_MI300X_OAM}"
 amd_count="${AMD_GPU_COUNT:-4}"
 fgo_version="${FAKE_GPU_OPERATOR_VERSION:-0.1.0}"
 

@@ -53,6 +53,18 @@ def render(helm: Helm, chart: Path, files=(), **kw) -> Render:
     return r
 
 
+def library_probe(where: Path, template: str) -> Path:
+    """A chart at `where` that depends on llm-common and renders `template` (templates/probe.yaml): to call the
+    library's helpers directly. Its charts/ holds a copy of llm-common, so it renders without a dependency build."""
+    import shutil
+    (where / "templates").mkdir(parents=True, exist_ok=True)
+    shutil.copytree(paths.CHARTS / "llm-common", where / "charts" / "llm-common", dirs_exist_ok=True)
+    (where / "Chart.yaml").write_text(f"apiVersion: v2\nname: {where.name}\nversion: 0.1.0\ndependencies:\n"
+                                      "  - name: llm-common\n    version: 0.1.0\n")
+    (where / "templates" / "probe.yaml").write_text(template)
+    return where
+
+
 def everywhere(helms: dict, chart: Path, files=(), **kw) -> list[Render]:
     """The render under every helm (concurrently)."""
     futures = [submit(h, chart, files, **kw) for h in helms.values()]

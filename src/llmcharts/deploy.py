@@ -23,6 +23,7 @@ from .helm import Helm, build_all_dependencies
 from .local import LocalRunner, RunnerError, local_overlay, wait_for_gateway_models
 from .objects import secret_refs
 from .pods import pod_templates
+from .progress import ClusterProgress
 
 # What `scripts/deploy` runs when given no values file.
 DEFAULT_PRESETS = {
@@ -103,7 +104,8 @@ def deploy(args) -> int:
         for v in values:
             cmd += ["-f", str(v)]
         print("deploy: cluster reachable; running: " + " ".join(cmd[1:]))
-        return subprocess.call(cmd)
+        with ClusterProgress(paths.TOOLS_BIN / "kubectl", args.namespace, args.release):
+            return subprocess.call(cmd)
     kinds = ", ".join(sorted({f"{o['kind']}/{o['metadata']['name']}" for o in rep.objects}))
     print(f"deploy: no Kubernetes cluster reachable (current kube-context); {len(rep.objects)} objects rendered "
           f"and checked ({kinds}). With a cluster this runs: helm upgrade --install {args.release} "
@@ -144,7 +146,8 @@ def run_locally(chart: Path, values: list[Path], helm: Helm, args) -> int:
                      tiny_models=tiny) as runner:
         try:
             runner.start()
-            t = runner.wait_ready(timeout=args.ready_timeout)
+            t = runner.wait_ready(timeout=args.ready_timeout,
+                                  progress=lambda line: print(f"deploy: waiting {line}", flush=True))
         except RunnerError as e:
             print(f"deploy: the local stack did not become ready: {e}", file=sys.stderr)
             return 1

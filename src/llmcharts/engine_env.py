@@ -4,7 +4,8 @@ The real-engine environments, created on first use and cached: a venv with vLLM'
 Serve and the OpenAI client) and a venv with vllm-router. Pinned by requirements-engine.txt and
 requirements-router.txt; a stamp file records what was installed, so a changed pin rebuilds.
 
-Location: $LLMCHARTS_ENGINE_HOME (default ~/.cache/llm-charts). `python -m llmcharts.engine_env` installs both."""
+Location: $LLMCHARTS_ENGINE_HOME (default ~/.cache/llm-charts). `python -m llmcharts.engine_env` installs both. The
+model-delivery e2e adds an S3 venv (moto, awscli) and a streamer folder beside them (s3_venv, streamer_overlay)."""
 from __future__ import annotations
 
 import fcntl
@@ -61,6 +62,27 @@ def engine_venv() -> Path:
 
 def router_venv() -> Path:
     return _ensure("router-venv", paths.ROOT / "requirements-router.txt")
+
+
+def s3_venv() -> Path:
+    """moto's S3 server and the AWS CLI (requirements-s3.txt), for the model-delivery e2e."""
+    return _ensure("s3-venv", paths.ROOT / "requirements-s3.txt")
+
+
+def streamer_overlay() -> Path:
+    """A folder with the Run:ai model streamer (requirements-streamer.txt, --no-deps) for the local vLLM's PYTHONPATH:
+    the engine venv itself stays as requirements-engine.txt built it."""
+    req = paths.ROOT / "requirements-streamer.txt"
+    target = HOME / "streamer-overlay"
+    stamp_file = target / ".llmcharts-stamp"
+    engine = engine_venv()
+    with open(HOME / ".streamer-overlay.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (stamp_file.exists() and stamp_file.read_text() == _stamp(req)):
+            pins = [l.split("#")[0].strip() for l in req.read_text().splitlines()]
+            _pip(engine, "install", "--no-deps", "--upgrade", "--target", str(target), *[p for p in pins if p])
+            stamp_file.write_text(_stamp(req))
+    return target
 
 
 def engine_python() -> Path:

@@ -18,7 +18,7 @@ import json
 import math
 import os
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 
@@ -52,6 +52,7 @@ FAMILIES = {
     "falcon": dict(gated=False, norms=0, tie=True),  # LayerNorms with bias, counted in _falcon_norms
     "deepseek_v2": dict(gated=True, norms=2, tie=False),
     "deepseek_v3": dict(gated=True, norms=2, tie=False),
+    "gpt_oss": dict(gated=True, norms=2, tie=False),  # o_proj bias, sinks, router and expert biases: linear_shapes
 }
 
 
@@ -252,6 +253,10 @@ def linear_shapes(cfg: dict) -> tuple[list[tuple[int, int, int]], int]:
     mats += [(h, inter, up * dense_layers), (inter, h, dense_layers)]
     mats += [(h, moe_inter, up * moe_layers * per_layer_experts), (moe_inter, h, moe_layers * per_layer_experts)]
     other += moe_layers * experts * h  # the router (gate), left unquantized
+    if mt == "gpt_oss":
+        # GptOssAttention: o_proj bias and one sink logit per head; GptOssMLP: router bias, and a bias on every
+        # expert's gate_up (2 x intermediate) and down (hidden) projection.
+        other += n * (h + heads) + moe_layers * experts * (1 + up * moe_inter + h)
     return mats, other
 
 
@@ -305,6 +310,14 @@ def weights_from_config(cfg: dict) -> tuple[Weights, str | None]:
     q = cfg.get("quantization_config")
     if not q:
         return Weights(sum(i * o * c for i, o, c in mats) + other, 0, "config"), None
+    if (q.get("quant_method") or "").lower() == "mxfp4":
+        # MXFP4 (gpt-oss): only the MoE experts, the last two matrices, are stored as 4-bit values with a uint8
+        # scale per 32 (the checkpoint's *_blocks and *_scales); attention, router and embeddings stay in bf16
+        # (quantization_config.modules_to_not_convert). vLLM's Mxfp4MoEMethod keeps them so.
+        if not _get(cfg, "num_local_experts", "num_experts"):
+            raise PlanError("config.json: quant_method=mxfp4 without experts; the planner sizes MXFP4 MoE experts only")
+        expert = sum(i * o * c for i, o, c in mats[-2:])
+        return Weights(other + sum(i * o * c for i, o, c in mats[:-2]), expert // 2 + expert // 32, "config"), "mxfp4"
     fixed, label = quant_bytes(mats, q)
     return Weights(other, fixed, "config"), label
 
@@ -324,6 +337,23 @@ def weights_for(folder: Path, cfg: dict, dtype: str) -> tuple[Weights, str | Non
                 return Weights(0, int(total), "index"), label
             return Weights(int(total) // DTYPE_BYTES.get(dtype, 2), 0, "index"), None
     return weights_from_config(cfg)
+
+
+# What `llmcharts plan --quantization` sizes: fp8 is vLLM's --quantization fp8 (linear weights quantized to fp8 at
+# load, one fp32 scale per tensor: Fp8LinearMethod); awq and gptq stand for a 4-bit, group-128 checkpoint of the
+# same architecture (what AWQ/GPTQ releases of these models ship).
+QUANTIZE = {"fp8": {"quant_method": "fp8"}, "awq": {"quant_method": "awq", "bits": 4, "group_size": 128},
+            "gptq": {"quant_method": "gptq", "bits": 4, "group_size": 128}}
+
+
+def quantized(model: "Model", method: str) -> "Model":
+    """The model with its weights counted as `method` (QUANTIZE) quantizes them, from config.json."""
+    if method not in QUANTIZE:
+        raise PlanError(f"--quantization {method!r}: one of {', '.join(QUANTIZE)}")
+    if model.quantization:
+        raise PlanError(f"--quantization {method}: the checkpoint is already quantized ({model.quantization})")
+    weights, label = weights_from_config({**model.config, "quantization_config": QUANTIZE[method]})
+    return replace(model, weights=weights, quantization=label)
 
 
 # -- loading

@@ -28,7 +28,7 @@ from functools import lru_cache
 import yaml
 
 from . import paths
-from .modelcfg import DTYPE_BYTES, KV_CACHE_DTYPES, Model, PlanError
+from .modelcfg import DTYPE_BYTES, KV_CACHE_DTYPES, Model, PlanError, quantized
 
 GiB = 1024 ** 3
 MiB = 1024 ** 2
@@ -47,6 +47,12 @@ MAX_TP = 8                        # one node; larger deployments need pipeline p
 STARTUP_FIXED_S = 120
 LOAD_BANDWIDTH_MBPS = 250         # MB/s assumed for the first load (Hub or object-store download, then read)
 STARTUP_SAFETY = 1.5
+
+
+def startup_budget_seconds(weights_bytes: int, load_mbps: float = LOAD_BANDWIDTH_MBPS) -> int:
+    """(engine start + weights / load bandwidth) x safety, rounded up to a minute. The charts derive the same from
+    model.sizeBytes (llm-common.probes.startupBudget; tests/static/test_model_source.py holds them equal)."""
+    return int(math.ceil((STARTUP_FIXED_S + weights_bytes / (load_mbps * 1e6)) * STARTUP_SAFETY / 60) * 60)
 
 
 @lru_cache(maxsize=1)
@@ -171,6 +177,7 @@ class Plan:
     memory_limit: str = ""
     startup_budget_seconds: int = 0
     load_bandwidth_mbps: float = LOAD_BANDWIDTH_MBPS
+    quantize: str | None = None       # --quantization asked for (fp8 at load is also an engine flag)
     notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
@@ -212,7 +219,11 @@ def evaluate(model: Model, gpu_bytes: int, tp: int, *, dtype: str, kv_cache_dtyp
 def plan(model: Model, gpu: str, *, count: int | None = None, max_model_len: int | None = None,
          util: float = 0.9, dtype: str = "auto", kv_cache_dtype: str = "auto", max_num_seqs: int = 256,
          max_num_batched_tokens: int | None = None, overhead_bytes: int | None = None,
-         kv_cache_memory: int | None = None, load_bandwidth_mbps: float = LOAD_BANDWIDTH_MBPS) -> Plan:
+         kv_cache_memory: int | None = None, load_bandwidth_mbps: float = LOAD_BANDWIDTH_MBPS,
+         quantization: str | None = None) -> Plan:
+    """quantization: size the model quantized (modelcfg.QUANTIZE: fp8 at load, or an int4 AWQ/GPTQ checkpoint)."""
+    if quantization:
+        model = quantized(model, quantization)
     label, row = find_gpu(gpu)
     gpu_bytes = int(row["memoryMiB"]) * MiB
     if not 0 < util <= 1:
@@ -247,7 +258,8 @@ def plan(model: Model, gpu: str, *, count: int | None = None, max_model_len: int
              max_model_len=max_model_len, gpu_memory_utilization=util, overhead_bytes_per_gpu=r["overhead"],
              kv_cache_bytes_per_gpu=r["kv_mem"], kv_cache_tokens=r["tokens"],
              max_concurrent_sequences=round(r["concurrency"], 2), fits=not r["reasons"],
-             tensor_parallel_size=smallest, reasons=r["reasons"], load_bandwidth_mbps=load_bandwidth_mbps)
+             tensor_parallel_size=smallest, reasons=r["reasons"], load_bandwidth_mbps=load_bandwidth_mbps,
+             quantize=quantization)
     if smallest is None:
         p.reasons.append(f"no tensor-parallel size up to {MAX_TP} ({', '.join(map(str, candidates))}) fits on "
                          f"{label}; a larger GPU, quantized weights or pipeline parallelism across nodes is needed")
@@ -268,8 +280,7 @@ def suggest_resources(p: Plan, model: Model) -> None:
     request = 4 * GiB + 2 * shard + shm
     p.memory_request = _gi(request)
     p.memory_limit = _gi(max(request * 1.25, request + 4 * GiB))
-    load_s = p.weights_bytes / (p.load_bandwidth_mbps * 1e6)
-    p.startup_budget_seconds = int(math.ceil((STARTUP_FIXED_S + load_s) * STARTUP_SAFETY / 60) * 60)
+    p.startup_budget_seconds = startup_budget_seconds(p.weights_bytes, p.load_bandwidth_mbps)
     if model.weights.source == "config":
         p.notes.append("weights counted from config.json (no safetensors files or index beside it)")
     if p.sliding_window_layers:

@@ -24,7 +24,8 @@ label from charts/llm-common/templates/_gpus.tpl (e.g. NVIDIA-L4, NVIDIA-H100-80
 
 What it assumes (each can be overridden):
 - weights split evenly over the tensor-parallel GPUs; float weights in --dtype (auto: the checkpoint's, fp32
-  as bf16), quantized ones (fp8, AWQ/GPTQ int4 with scales and zeros, compressed-tensors) as stored;
+  as bf16), quantized ones (fp8, AWQ/GPTQ int4 with scales and zeros, compressed-tensors, MXFP4 experts) as
+  stored; --quantization sizes fp8 at load or an int4 AWQ/GPTQ checkpoint of an unquantized model;
 - per GPU: GPU memory x --gpu-memory-utilization - weights - overhead is KV cache; overhead = 1 GiB (CUDA
   context, workspaces, CUDA graphs; +0.5 GiB NCCL with TP > 1) + an estimate of the profile run's activations
   at --max-num-batched-tokens (vLLM's per-GPU default) (--overhead-gib replaces it);
@@ -47,6 +48,8 @@ def register(sub) -> None:
     p.add_argument("--gpu-memory-utilization", type=float, default=0.9, help="vLLM's fraction of GPU memory (0.9)")
     p.add_argument("--dtype", default="auto", choices=["auto", "bfloat16", "float16", "float32"])
     p.add_argument("--kv-cache-dtype", default="auto", choices=list(modelcfg.KV_CACHE_DTYPES))
+    p.add_argument("--quantization", choices=list(modelcfg.QUANTIZE),
+                   help="size the model quantized: fp8 (vLLM quantizes at load), awq or gptq (an int4 g128 checkpoint)")
     p.add_argument("--max-num-seqs", type=int, default=256)
     p.add_argument("--max-num-batched-tokens", type=int, help="vLLM's default for the GPU when omitted")
     p.add_argument("--overhead-gib", type=float, help="per-GPU memory besides weights and KV cache (default: estimated)")
@@ -113,7 +116,7 @@ def run(args) -> int:
                          max_num_seqs=args.max_num_seqs, max_num_batched_tokens=args.max_num_batched_tokens,
                          overhead_bytes=int(args.overhead_gib * GiB) if args.overhead_gib is not None else None,
                          kv_cache_memory=parse_bytes(args.kv_cache_memory) if args.kv_cache_memory else None,
-                         load_bandwidth_mbps=args.load_mbps)
+                         load_bandwidth_mbps=args.load_mbps, quantization=args.quantization)
         if args.write_values:
             if not args.output:
                 raise PlanError("--write-values needs -o FILE")

@@ -35,6 +35,8 @@ def profile(p: Plan, model: Model, name: str) -> dict:
         "kvCacheDtype": p.kv_cache_dtype,
         "overheadBytes": p.overhead_bytes_per_gpu,
     }
+    if model.max_position_embeddings:
+        out["contextLength"] = model.max_position_embeddings
     if p.sliding_window_layers:
         out["slidingWindowLayers"] = p.sliding_window_layers
         out["slidingWindow"] = p.sliding_window
@@ -71,6 +73,8 @@ def _engine(p: Plan) -> dict:
          "gpuMemoryUtilization": p.gpu_memory_utilization, "dtype": p.dtype}
     if p.kv_cache_dtype != p.dtype:
         e["kvCacheDtype"] = p.kv_cache_dtype
+    if p.quantize == "fp8":
+        e["quantization"] = "fp8"  # quantized at load; AWQ/GPTQ checkpoints are detected by vLLM
     return e
 
 
@@ -153,13 +157,16 @@ def _tgi_dtype(dtype: str):
     return dtype if dtype in ("float16", "bfloat16") else None
 
 
-def render(chart: str, p: Plan, model: Model, name: str, command: str) -> str:
-    """The values file text: a header that says what was planned and assumed, then each key with its comment."""
+def render(chart: str, p: Plan, model: Model, name: str, command: str, values_path: str | None = None) -> str:
+    """The values file text: a header that says what was planned and assumed (and the helm install command, with
+    values_path, where the file will be), then each key with its comment."""
     per_gpu = p.weights_bytes_per_gpu / GiB
     head = [
         f"# chart: {chart}",
         f"# hardware: {p.count} x {p.gpu} ({p.gpu_memory_bytes / GiB:.1f} GiB) per pod",
         f"# written by: {command}",
+        "#",
+        f"#   helm install {served_name(name, dots=False)[:40].strip('-')} charts/{chart} -f {values_path or '<this file>'}",
         "#",
         f"# Plan (vLLM {VLLM_VERSION} memory model; `llmcharts plan --help` says what it assumes):",
         f"# - weights {p.weights_bytes / GiB:.1f} GiB ({p.dtype}{', ' + p.quantization if p.quantization else ''}; "
@@ -208,4 +215,4 @@ def write(chart: str, p: Plan, model: Model, path: Path, command: str, name: str
                         "(or the path in the pod) the chart should load")
     if chart in ("kserve-llm", "ray-llm") and name.startswith("/"):
         raise PlanError(f"--model-name {name}: {chart} loads from the Hub (or storageUri); give a Hub id org/name")
-    path.write_text(render(chart, p, model, name, command))
+    path.write_text(render(chart, p, model, name, command, str(path)))

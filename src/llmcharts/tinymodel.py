@@ -107,11 +107,12 @@ def main():
     ap.add_argument("--max-len", type=int, default=32768)
     ap.add_argument("--hub-repo", help="write a Hub cache entry for this repo id under OUT (an HF_HOME)")
     ap.add_argument("--lora", action="store_true", help="write a LoRA adapter for the tiny model to OUT")
+    ap.add_argument("--revision", default="0" * 40, help="the commit of the Hub cache entry (--hub-repo; default 0...0)")
     a = ap.parse_args()
     if a.lora:
         return write_lora(a.out, seed=a.seed)
     if a.hub_repo:
-        revision = "0" * 40
+        revision = a.revision
         entry = os.path.join(a.out, "hub", "models--" + a.hub_repo.replace("/", "--"))
         os.makedirs(os.path.join(entry, "refs"), exist_ok=True)
         with open(os.path.join(entry, "refs", "main"), "w") as f:

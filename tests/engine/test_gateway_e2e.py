@@ -1,7 +1,7 @@
 """End-to-end through the gateway: the llm-stack umbrella (values/llm-stack/cpu-local.yaml with the CPU overlay and
 tests/engine/gateway-values.yaml: two engine replicas, an alias, a LoRA adapter) runs locally - HAProxy, the real
 vllm-router and the registrar in front of two real vLLM replicas - and a user talks to the gateway with the openai
-client. The tests also attack the gateway's admin surface, compare routing policies, restart and kill replicas
+client, including to a LoRA adapter loaded at runtime. The tests also attack the gateway's admin surface, compare routing policies, restart and kill replicas
 under load."""
 import json
 import signal
@@ -123,6 +123,43 @@ def test_every_replica_is_a_worker_under_every_name(stack):
 def test_gateway_metrics_port_serves_router_metrics(stack):
     url = stack["runner"].service_url(gateway_service(stack["objects"]), 29000)
     assert "vllm_router_requests_total" in urllib.request.urlopen(url + "/metrics", timeout=5).read().decode()
+
+
+def engine_post(pod, path: str, body: dict) -> int:
+    """POST to one engine replica directly (as an operator inside the cluster would), with the API key."""
+    req = urllib.request.Request(f"http://{pod.ip}:8000{path}", data=json.dumps(body).encode(), method="POST",
+                                 headers={"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=60) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
+def test_adapter_loaded_at_runtime_is_routed_then_removed(stack):
+    """engine.lora.runtimeUpdates: an adapter loaded into every replica at runtime (POST /v1/load_lora_adapter, no
+    restart) is answered through the gateway within the registrar's refresh (intervalSeconds) + a margin; unloaded, it
+    leaves the gateway's list as fast and is not found there."""
+    name, bound = "tiny-runtime", 30.0
+    pods = engine_pods(stack)
+    # The static adapter's files, by their path on this machine (locally a pod's /models is a host folder).
+    path = str(pods[0].volumes["models"] / "adapters" / "tiny-sql")
+    for p in pods:
+        assert engine_post(p, "/v1/load_lora_adapter", {"lora_name": name, "lora_path": path}) == 200
+    t0 = time.monotonic()
+    wait_for_gateway_models(stack["base"], API_KEY, [name], timeout=bound)
+    r = stack["client"].completions.create(model=name, prompt="SELECT", max_tokens=4)
+    assert r.model == name and r.usage.completion_tokens >= 1
+    STATS["gateway: runtime LoRA adapter routable after load (s)"] = round(time.monotonic() - t0, 1)
+    for p in pods:
+        assert engine_post(p, "/v1/unload_lora_adapter", {"lora_name": name}) == 200
+    t0 = time.monotonic()
+    while name in {m.id for m in stack["client"].models.list().data}:
+        assert time.monotonic() - t0 < bound, f"{name} still listed {bound:.0f}s after it was unloaded"
+        time.sleep(1)
+    STATS["gateway: runtime LoRA adapter gone after unload (s)"] = round(time.monotonic() - t0, 1)
+    with pytest.raises(openai.NotFoundError):
+        stack["client"].completions.create(model=name, prompt="x", max_tokens=1)
 
 
 # ------------------------------------------------------------------ the admin surface

@@ -74,7 +74,7 @@ def test_predictor_runs_read_only_behind_the_guard(predictor):
     if runner.read_only_unavailable:
         pytest.skip(f"read-only roots are not enforced on this machine: {runner.read_only_unavailable}")
     for c in pod.containers:
-        assert c.read_only_root() and "ro" in rootfs.root_mount_options(c.proc.pid), c.name
+        assert rootfs.read_only(c.spec) and "ro" in rootfs.root_mount_options(c.proc.pid), c.name
 
 
 def test_graceful_stop(predictor):

@@ -118,7 +118,7 @@ def test_every_container_runs_with_a_read_only_root(stack):
         pytest.skip(f"read-only roots are not enforced on this machine: {runner.read_only_unavailable}")
     pod, _, _ = _engine(stack)
     for c in pod.containers:
-        assert c.read_only_root(), f"{c.name}: readOnlyRootFilesystem is not on"
+        assert rootfs.read_only(c.spec), f"{c.name}: readOnlyRootFilesystem is not on"
         assert "ro" in rootfs.root_mount_options(c.proc.pid), f"{c.name}: its root is writable"
         uid = int(next(line.split()[1] for line in Path(f"/proc/{c.proc.pid}/status").read_text().splitlines()
                        if line.startswith("Uid:")))

@@ -322,6 +322,16 @@ def _stack_services_disagree_on_port_name(o):
     o.append(svc)
 
 
+def _no_progress_deadline(o):
+    # The Kubernetes default (600 s) is below the 1800 s startup budget of a vLLM engine.
+    del find(o, "Deployment")["spec"]["progressDeadlineSeconds"]
+
+
+def _progress_deadline_equals_budget(o):
+    p = container(o)["startupProbe"]
+    find(o, "Deployment")["spec"]["progressDeadlineSeconds"] = p["failureThreshold"] * p["periodSeconds"]
+
+
 BREAKS = {
     "gpu_requests_equal_limits": [_gpu_limit_differs, _kserve_gpu_limit_differs],
     "gpu_pods_tolerate_gpu_taint": [_no_toleration, _kserve_no_toleration],
@@ -346,6 +356,7 @@ BREAKS = {
     "gateway_backends_resolve": [_stack_backend_without_service, _stack_backend_on_a_missing_port, _stack_model_with_two_backends,
                                  _stack_extra_backend_shadows_engine],
     "pod_port_names_unique": [_stack_port_name_declared_twice, _stack_services_disagree_on_port_name],
+    "progress_deadline_covers_startup": [_no_progress_deadline, _progress_deadline_equals_budget],
     "ray_groups_match_their_pods": [_ray_num_gpus_differs, _ray_start_param_not_a_string,
                                     _ray_head_without_start_params, _ray_replicas_above_max],
 }

@@ -143,13 +143,16 @@ def test_gpu_preset_fits_the_fake_fleet(preset, helms):
             assert node["metadata"]["labels"].get(key) == value
 
 
+PRODUCT_LABELS = ("nvidia.com/gpu.product", "amd.com/gpu.product-name")  # GPU Feature Discovery's, AMD's labeller's
+
+
 def test_fleet_covers_every_gpu_product_the_presets_select(helms):
     products = set()
     for preset in GPU_PRESETS:
         r = render_cache.template(helms["helm4"], paths.CHARTS / preset.parent.name, [preset])
         products |= {v for p in pod_templates(r.objects) for k, v in (p.spec.get("nodeSelector") or {}).items()
-                     if k.endswith("gpu.product")}
-    fleet_products = {pool["labels"]["nvidia.com/gpu.product"] for pool in kindplan.fleet()["pools"]}
+                     if k in PRODUCT_LABELS}
+    fleet_products = {v for pool in kindplan.fleet()["pools"] for k, v in pool["labels"].items() if k in PRODUCT_LABELS}
     assert products and products <= fleet_products, products - fleet_products
 
 

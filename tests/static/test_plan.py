@@ -31,6 +31,17 @@ KV_BYTES = {
     "deepseek-v2-lite": 27 * (512 + 64) * 2,     # MLA
     "gemma-2-9b": 2 * 42 * 8 * 256 * 2,
     "mistral-7b-v0.1": 2 * 32 * 8 * 128 * 2,
+    "llama-3.2-3b": 2 * 28 * 8 * 128 * 2,        # head_dim 128 given (3072 / 24 heads)
+    "qwen2.5-3b": 2 * 36 * 2 * 128 * 2,          # GQA 16/2
+    "qwen2.5-14b": 2 * 48 * 8 * 128 * 2,
+    "qwen2.5-32b": 2 * 64 * 8 * 128 * 2,
+    "qwen3-4b": 2 * 36 * 8 * 128 * 2,
+    "qwen3-8b": 2 * 36 * 8 * 128 * 2,
+    "qwen3-14b": 2 * 40 * 8 * 128 * 2,
+    "qwen3-32b": 2 * 64 * 8 * 128 * 2,           # 64 query heads x 128 > hidden 5120: head_dim is given
+    "qwen3-30b-a3b": 2 * 48 * 4 * 128 * 2,       # MoE, GQA 32/4
+    "phi-4": 2 * 40 * 10 * 128 * 2,              # GQA 40/10
+    "gpt-oss-20b": 2 * 24 * 8 * 64 * 2,          # head_dim 64; half the layers slide over 128 tokens
 }
 
 # Published parameter counts (model cards / technical reports, see the README beside the configs).
@@ -45,6 +56,16 @@ PARAMS = {
     "falcon-7b": 7.0e9,
     "deepseek-v2-lite": 15.7e9,
     "gemma-2-9b": 9.24e9,
+    "llama-3.2-3b": 3.21e9,
+    "qwen2.5-3b": 3.09e9,
+    "qwen2.5-14b": 14.7e9,
+    "qwen2.5-32b": 32.5e9,
+    "qwen3-4b": 4.0e9,
+    "qwen3-8b": 8.2e9,
+    "qwen3-14b": 14.8e9,
+    "qwen3-32b": 32.8e9,
+    "qwen3-30b-a3b": 30.5e9,
+    "phi-4": 14.7e9,
 }
 
 
@@ -239,3 +260,34 @@ def test_help_says_what_it_assumes(capsys):
         cli.main(["plan", "--help"])
     out = capsys.readouterr().out
     assert "What it assumes" in out and "--write-values" in out
+
+
+def test_quantization_sizes_the_linear_weights_as_stored():
+    """--quantization: fp8 (vLLM quantizes at load) keeps embeddings in bf16 and the linear weights in one byte;
+    awq is an int4 group-128 checkpoint (packed weights, fp16 scales, packed zeros); a quantized checkpoint is not
+    quantized twice."""
+    m = load("llama-3.1-70b")
+    bf16 = plan.plan(m, "H100", count=4, max_model_len=8192).weights_bytes
+    fp8 = plan.plan(m, "H100", count=4, max_model_len=8192, quantization="fp8")
+    awq = plan.plan(m, "H100", count=4, max_model_len=8192, quantization="awq")
+    embeddings = 2 * 128256 * 8192 * 2                           # embed_tokens + lm_head, bf16
+    norms = (2 * 80 + 1) * 8192 * 2                              # RMSNorm weights stay bf16 too
+    scales = 80 * 7 * 4                                          # one fp32 scale per linear weight
+    assert fp8.quantization == "fp8"
+    assert fp8.weights_bytes == (bf16 - embeddings - norms) // 2 + embeddings + norms + scales
+    assert awq.quantization == "awq int4" and 0.27 < awq.weights_bytes / bf16 < 0.30
+    with pytest.raises(PlanError, match="already quantized"):
+        plan.plan(modelcfg.quantized(m, "awq"), "H100", count=4, max_model_len=8192, quantization="fp8")
+    with pytest.raises(PlanError, match="--quantization 'int3'"):
+        modelcfg.quantized(m, "int3")
+
+
+def test_gpt_oss_mxfp4_experts_and_bf16_rest():
+    """gpt-oss-20b: 20.9B parameters (model card); the checkpoint is 12.8 GiB (OpenAI's gpt-oss model card,
+    arXiv:2508.10925): MXFP4 experts (4 bits + a uint8 scale per 32) and bf16 attention, router and embeddings."""
+    m = load("gpt-oss-20b")
+    unquantized, _ = modelcfg.weights_from_config({**m.config, "quantization_config": None})
+    assert abs(unquantized.float_params / 20.9e9 - 1) < 0.03
+    p = plan.plan(m, "H100", max_model_len=8192)
+    assert p.quantization == "mxfp4" and abs(p.weights_bytes / (12.8 * GiB) - 1) < 0.03, p.weights_bytes / GiB
+    assert p.sliding_window_layers == 12 and p.sliding_window == 128

@@ -37,12 +37,7 @@ def test_python_reads_the_gpu_table():
 
 @pytest.mark.parametrize("helm_name", paths.HELM_NAMES)
 def test_helm_includes_the_same_table(helms, helm_name, tmp_path):
-    chart = tmp_path / "gpus"
-    (chart / "templates").mkdir(parents=True)
-    shutil.copytree(paths.CHARTS / "llm-common", chart / "charts" / "llm-common")
-    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: gpus\nversion: 0.1.0\ndependencies:\n"
-                                      "  - name: llm-common\n    version: 0.1.0\n")
-    (chart / "templates" / "cm.yaml").write_text(
+    chart = render_cache.library_probe(tmp_path / "gpus",
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: gpus\ndata:\n"
         "  table: {{ include \"llm-common.gpus.table\" (dict \"context\" .) | fromYaml | toJson | quote }}\n"
         "  l4: {{ (get (include \"llm-common.gpus.table\" (dict \"context\" .) | fromYaml) \"NVIDIA-L4\").memoryMiB | quote }}\n")
@@ -52,13 +47,17 @@ def test_helm_includes_the_same_table(helms, helm_name, tmp_path):
     assert data["l4"] == str(plan.gpu_table()["NVIDIA-L4"]["memoryMiB"])
 
 
-def test_every_gpu_product_our_values_name_is_in_the_table():
-    named = set()
+def test_every_gpu_product_our_values_name_is_a_node_label_in_the_table():
+    """The product is what the pods' nodeSelector asks for: the label value nodes carry (a row of the table), never
+    a planner alias such as MI300X (no node has amd.com/gpu.product-name=MI300X)."""
+    named = {}
     for f in list(paths.VALUES.rglob("*.yaml")) + list(paths.CHARTS.glob("*/ci/*.yaml")):
-        named |= set(re.findall(r"^\s*(?:product|gpuProduct):\s*\"?([A-Za-z0-9_.-]+)", f.read_text(), re.M))
+        for product in re.findall(r"^\s*(?:product|gpuProduct):\s*\"?([A-Za-z0-9_.-]+)", f.read_text(), re.M):
+            named.setdefault(product, []).append(str(f.relative_to(paths.ROOT)))
     assert named, "no accelerator.product in values/ or ci/"
-    for product in named:
-        plan.find_gpu(product)  # raises PlanError naming the table when missing
+    table = plan.gpu_table()
+    bad = {p: files for p, files in named.items() if p not in table}
+    assert not bad, f"not a node label value of the GPU table (charts/llm-common/templates/_gpus.tpl): {bad}"
 
 
 def profile_schema() -> dict:
@@ -67,7 +66,7 @@ def profile_schema() -> dict:
 
 
 def strip_profile(values: dict, chart: str) -> tuple[dict, dict]:
-    """(values without the profile, the profile): the charts do not know the key yet."""
+    """(values without the profile, the profile)."""
     values = copy.deepcopy(values)
     if chart == "kserve-llm":
         return values, values["inferenceServices"][0].pop("profile")
@@ -112,10 +111,8 @@ def test_written_values_render_and_carry_a_valid_profile(chart, model, hub_id, a
     assert lint.returncode == 0, lint.stdout  # as a preset in values/ would be linted
     values, prof = strip_profile(yaml.safe_load(text), chart)
     jsonschema.Draft7Validator(profile_schema()).validate(prof)
-    stripped = tmp_path / "stripped.yaml"
-    stripped.write_text(yaml.safe_dump(values))
     chart_dir = paths.CHARTS / chart
-    rep = render_cache.report(helms, chart_dir, [stripped], crd_dirs, release="plan")
+    rep = render_cache.report(helms, chart_dir, [out], crd_dirs, release="plan")  # with its profile: fit-checked
     assert rep.ok, rep.summary()
     assert hub_id in yaml.safe_dump(rep.objects)  # the model the chart loads is the one planned
     opt = dict(zip(args[::2], args[1::2]))
@@ -150,3 +147,16 @@ def test_profile_schema_refuses_a_broken_profile(tmp_path, capsys):
 def test_every_chart_plan_writes_is_an_app_chart():
     from llmcharts.plan_values import CHARTS
     assert set(CHARTS) <= {c.name for c in discovery.app_charts()}
+
+
+def test_fp8_quantization_is_written_as_the_engine_flag(tmp_path, capsys):
+    """--quantization fp8 sizes the weights in fp8 and makes the chart render --quantization fp8 (vLLM quantizes at
+    load); an AWQ checkpoint is detected by vLLM, so no flag is written for it."""
+    for method, flag in (("fp8", "fp8"), ("awq", None)):
+        out = tmp_path / f"{method}.yaml"
+        assert cli.main(["plan", "--model", str(DATA / "llama-3.1-70b"), "--gpu", "H100", "--count", "4",
+                         "--max-model-len", "8192", "--quantization", method, "--write-values", "vllm", "-o", str(out),
+                         "--model-name", "meta-llama/Llama-3.1-70B-Instruct"]) == 0, capsys.readouterr()
+        values = yaml.safe_load(out.read_text())
+        assert values["engine"].get("quantization") == flag
+        assert values["model"]["profile"]["weightsBytes"] < 0.6 * 141e9

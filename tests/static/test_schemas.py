@@ -43,6 +43,16 @@ def test_generator_detects_a_stale_schema(tmp_path, monkeypatch):
     assert gen_schemas.main(["--check"]) == 1
 
 
+def test_generator_refuses_a_key_written_twice(tmp_path):
+    """A merge can leave two `model:` blocks in one schema piece; YAML would keep the last without a word."""
+    sys.path.insert(0, str(paths.ROOT / "scripts"))
+    import gen_schemas
+    piece = tmp_path / "piece.yaml"
+    piece.write_text("properties:\n  model:\n    type: object\n  model:\n    type: string\n")
+    with pytest.raises(SystemExit, match="key 'model' written twice"):
+        gen_schemas.load(piece)
+
+
 def _objects_without_additional_properties(node, path="$"):
     if isinstance(node, dict):
         if "properties" in node and "additionalProperties" not in node:

@@ -124,6 +124,42 @@ Usage: {{- $fr := splitList " " (include "kserve-llm.itemRuntime" (dict "root" .
 {{- end -}}
 
 {{/*
+kserve-llm.itemStorageUri: an InferenceService's storageUri: its storageUri as given, else its source (the model.source
+shape of every engine chart, llm-common.source.resolve) as KServe's URI (llm-common.source.storageUri). The source's
+credentials Secret defaults to storage.credentialsSecret (KServe reads keys from the ServiceAccount's Secrets); an
+S3-compatible endpoint belongs on that Secret (serving.kserve.io/s3-endpoint), not in the values, and is refused.
+With global.production an hf:// model must be pinned to a commit (hf://<org>/<repo>:<40 hex>).
+Parameters: root (the chart's context), item, index
+Usage: storageUri: {{ include "kserve-llm.itemStorageUri" (dict "root" $root "item" $item "index" $i) | quote }}
+*/}}
+{{- define "kserve-llm.itemStorageUri" -}}
+{{- $root := .root -}}
+{{- $i := int .index -}}
+{{- $item := .item -}}
+{{- if $item.storageUri -}}
+{{- if and (($root.Values.global | default dict).production) (hasPrefix "hf://" $item.storageUri) (not (regexMatch ":[0-9a-f]{40}$" $item.storageUri)) -}}
+{{- fail (printf "inferenceServices[%d].storageUri: global.production is set, so the Hub model must be pinned to a commit: hf://<org>/<repo>:<40 hex characters>, not %q" $i $item.storageUri) -}}
+{{- end -}}
+{{- $item.storageUri -}}
+{{- else -}}
+{{- $s := deepCopy ($item.source | default dict) -}}
+{{- if not $s.uri -}}
+{{- fail (printf "inferenceServices[%d].storageUri or inferenceServices[%d].source.uri is required: where KServe fetches the model from (hf://<org>/<repo>, s3://..., gs://..., pvc://<claim>/<path>, oci://...)" $i $i) -}}
+{{- end -}}
+{{- if $s.endpoint -}}
+{{- fail (printf "inferenceServices[%d].source.endpoint: KServe's storage initializer reads an S3-compatible endpoint from the credentials Secret's serving.kserve.io/s3-endpoint annotation; remove it here and annotate the Secret" $i) -}}
+{{- end -}}
+{{- $c := $s.credentials | default dict -}}
+{{- if and (not $c.secretName) $root.Values.storage.credentialsSecret -}}
+{{- $_ := set $s "credentials" (merge (dict "secretName" $root.Values.storage.credentialsSecret) $c) -}}
+{{- end -}}
+{{- $src := include "llm-common.source.resolve" (dict "context" $root "source" $s "field" (printf "inferenceServices[%d].source" $i) "stream" false
+      "external" true) | fromJson -}}
+{{- include "llm-common.source.storageUri" (dict "context" $root "source" $src) -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
 kserve-llm.validateItem: the rules for one InferenceService, each failing with the field to change.
 Parameters: root (the chart's context), index, item, context (its kserve-llm.itemContext)
 Usage: {{- include "kserve-llm.validateItem" (dict "root" . "index" $i "item" $item "context" $ctx) -}}
@@ -145,6 +181,8 @@ Usage: {{- include "kserve-llm.validateItem" (dict "root" . "index" $i "item" $i
 {{- /* GPUs = tensor x pipeline parallel, and the runtime's memory-backed /dev/shm below each pod's memory limit */ -}}
 {{- include "llm-common.vllm.validateGpus" (dict "context" .context) -}}
 {{- include "llm-common.shm.validate" (dict "context" .context) -}}
+{{- include "llm-common.sizing.validate" (dict "context" .context "profile" $item.profile "profileField" (printf "inferenceServices[%d].profile" $i)) -}}
+{{- $_ := include "kserve-llm.itemStorageUri" (dict "root" $root "item" $item "index" $i) -}}
 {{- /* replicas and scaling */ -}}
 {{- $min := int ($item.minReplicas | default 1) -}}
 {{- $max := int ($item.maxReplicas | default $min) -}}

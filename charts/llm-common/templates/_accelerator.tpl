@@ -95,6 +95,7 @@ Usage: {{- include "llm-common.accelerator.nodeSelector" (dict "context" .) | ni
 {{- $gpu := include "llm-common.accelerator.resourceName" (dict "context" .context) -}}
 {{- $product := $acc.product | default (($v.global | default dict).gpuProduct) -}}
 {{- if and $gpu $product -}}
+{{- include "llm-common.gpus.validateProduct" (dict "context" .context) -}}
 {{- $label := $acc.productLabel | default (ternary "nvidia.com/gpu.product" "amd.com/gpu.product-name" (eq $gpu "nvidia.com/gpu")) -}}
 {{- $_ := set $sel $label $product -}}
 {{- end -}}

@@ -132,8 +132,10 @@ NVIDIA-B200:
   datasheetGB: 180
   rayAcceleratorType: B200
   aliases: [B200]
-# AMD Instinct (amd.com/gpu.product-name, AMD k8s-device-plugin node labeller; ROCm docs' MI300X example:
-# AMD_Instinct_MI300X_OAM with amd.com/gpu.vram=192G). MI250X: each of its two GCDs is a separate amd.com/gpu
+# AMD Instinct (amd.com/gpu.product-name, published by the AMD node labeller of ROCm/k8s-device-plugin; its
+# docs/user-guide/installation.md, "Example labels for an AMD MI300X GPU": amd.com/gpu.product-name=
+# AMD_Instinct_MI300X_OAM, amd.com/gpu.vram=192G). The short "MI300X" is an alias for the planner only: no node
+# carries it (llm-common.gpus.validateProduct refuses it). MI250X: each of its two GCDs is a separate amd.com/gpu
 # device with 64 GB of the module's 128 GB.
 AMD_Instinct_MI300X_OAM:
   vendor: amd
@@ -148,3 +150,26 @@ AMD_Instinct_MI250X:
   rayAcceleratorType: AMD-Instinct-MI250X
   aliases: [MI250X]
 {{- end }}
+
+
+{{/*
+llm-common.gpus.validateProduct: fails when the GPU product a pod selects (accelerator.product, else
+global.gpuProduct) is one of the GPU table's short aliases (MI300X, H100, L4) while the node label key is the
+default one: nodes carry the full label value (amd.com/gpu.product-name=AMD_Instinct_MI300X_OAM,
+nvidia.com/gpu.product=NVIDIA-H100-80GB-HBM3), so a pod selecting the alias would stay Pending forever. With a
+custom accelerator.productLabel any value is taken as given.
+Usage: {{- include "llm-common.gpus.validateProduct" (dict "context" .) -}}
+*/}}
+{{- define "llm-common.gpus.validateProduct" -}}
+{{- $v := .context.Values -}}
+{{- $acc := $v.accelerator | default dict -}}
+{{- $product := $acc.product | default (($v.global | default dict).gpuProduct) | default "" -}}
+{{- if and $product (not $acc.productLabel) -}}
+{{- range $label, $row := include "llm-common.gpus.table" (dict "context" .context) | fromYaml -}}
+{{- if has $product ($row.aliases | default list) -}}
+{{- $field := include "llm-common.context.field" (dict "context" $.context "field" (ternary "accelerator.product" "global.gpuProduct" (not (empty $acc.product)))) -}}
+{{- fail (printf "%s: %q is a short name, not a node label value: nodes carry %s=%s (the llm-common GPU table). Set %s: %s, or set %s to the label key your nodes use" $field $product (ternary "amd.com/gpu.product-name" "nvidia.com/gpu.product" (eq $row.vendor "amd")) $label $field $label (include "llm-common.context.field" (dict "context" $.context "field" "accelerator.productLabel"))) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}

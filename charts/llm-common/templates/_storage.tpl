@@ -10,6 +10,7 @@ Values read (schemas/model-storage.schema.yaml):
   modelStorage.emptyDir       {sizeLimit}, for type emptyDir (a per-pod download cache)
   modelStorage.hostPath       {path, type}, for type hostPath (node-local pre-pulled weights)
   modelStorage.hfHome         point HF_HOME at the volume so Hub downloads are cached there (ignored when readOnly)
+llm-common.storage.validate refuses a ReadWriteOnce volume the chart creates for more than one pod.
 */}}
 
 {{/*
@@ -138,5 +139,27 @@ spec:
   resources:
     requests:
       storage: {{ required (printf "%s is required when %s is pvc (for example 200Gi)" (include "llm-common.context.field" (dict "context" $ctx "field" "modelStorage.pvc.size")) (include "llm-common.context.field" (dict "context" $ctx "field" "modelStorage.type"))) $pvc.size }}
+{{- end -}}
+{{- end -}}
+
+{{/*
+llm-common.storage.validate: a chart-created ReadWriteOnce (or ReadWriteOncePod) model volume is refused with more
+than one pod: replicaCount above 1, or an autoscaler (autoscaling.enabled) whose maxReplicas is above 1. Pods on other
+nodes would hang in ContainerCreating on Multi-Attach. The error names the access modes to change.
+Usage: {{- include "llm-common.storage.validate" (dict "context" .) -}}
+*/}}
+{{- define "llm-common.storage.validate" -}}
+{{- $ctx := .context -}}
+{{- $v := $ctx.Values -}}
+{{- $s := $v.modelStorage | default dict -}}
+{{- if eq (toString $s.type) "pvc" -}}
+{{- $modes := ($s.pvc | default dict).accessModes | default (list "ReadWriteOnce") -}}
+{{- if not (or (has "ReadWriteMany" $modes) (has "ReadOnlyMany" $modes)) -}}
+{{- $a := $v.autoscaling | default dict -}}
+{{- $pods := ternary (int ($a.maxReplicas | default 1)) (int ($v.replicaCount | default 1)) (not (empty $a.enabled)) -}}
+{{- if gt $pods 1 -}}
+{{- fail (printf "%s: %s can be mounted by one node only, but %s is %d; pods on other nodes would hang on Multi-Attach. Use [ReadWriteMany] (a shared volume; see the model-cache chart), modelStorage.type emptyDir, or one replica" (include "llm-common.context.field" (dict "context" $ctx "field" "modelStorage.pvc.accessModes")) (toJson $modes) (include "llm-common.context.field" (dict "context" $ctx "field" (ternary "autoscaling.maxReplicas" "replicaCount" (not (empty $a.enabled))))) $pods) -}}
+{{- end -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}

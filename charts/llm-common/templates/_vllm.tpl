@@ -115,7 +115,7 @@ Usage: {{- include "llm-common.vllm.validateGpus" (dict "context" .) -}}
 llm-common.vllm.env: the env list items every vLLM server container starts with: a writable HOME for the non-root
 user (torch.compile, Triton and vLLM caches live under it; the pod mounts an emptyDir at /home/vllm), USER (the
 runAsUser has no passwd entry in the image, and getpass.getuser(), which torch's inductor calls, fails without it),
-and no usage reports from a cluster that serves private models.
+no usage reports from a cluster that serves private models, and runtime LoRA loading when engine.lora.runtimeUpdates.
 Usage: env: {{- include "llm-common.vllm.env" (dict "context" .) | nindent 2 }}
 */}}
 {{- define "llm-common.vllm.env" -}}
@@ -125,4 +125,8 @@ Usage: env: {{- include "llm-common.vllm.env" (dict "context" .) | nindent 2 }}
   value: vllm
 - name: VLLM_NO_USAGE_STATS
   value: "1"
+{{- if ((.context.Values.engine | default dict).lora | default dict).runtimeUpdates }}
+- name: VLLM_ALLOW_RUNTIME_LORA_UPDATING
+  value: "True"
+{{- end -}}
 {{- end -}}

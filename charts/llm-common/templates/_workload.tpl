@@ -258,8 +258,10 @@ the chart renders.
 Parameters:
   context, component
   containers   the pod's containers: YAML list items (a container's own fields, then llm-common.workload.containerTail)
-  name         optional: the Deployment's name (default: the fullname)
-  annotations  optional: the chart's own pod annotations (llm-common.workload.podMetadata)
+  name            optional: the Deployment's name (default: the fullname)
+  annotations     optional: the chart's own pod annotations (llm-common.workload.podMetadata)
+  initContainers  optional: the pod's init containers, YAML list items (e.g. llm-common.source.initContainers); their
+                  time counts into progressDeadlineSeconds (llm-common.probes.progressDeadlineSeconds)
   volumes, automountToken, serviceAccountName, omit   passed to llm-common.workload.podSpecFields
 Usage: {{ include "llm-common.workload.deployment" (dict "context" . "component" "engine" "containers" (include "vllm.container" .) "volumes" (list "models" "shm")) }}
 */}}
@@ -273,6 +275,9 @@ spec:
   {{- if not ($ctx.Values.autoscaling | default dict).enabled }}
   replicas: {{ int $ctx.Values.replicaCount }}
   {{- end }}
+  {{- with include "llm-common.probes.progressDeadlineSeconds" (dict "context" $ctx "prefetch" (not (empty .initContainers))) }}
+  progressDeadlineSeconds: {{ . }}
+  {{- end }}
   {{- include "llm-common.workload.strategy" (dict "context" $ctx) | nindent 2 }}
   selector:
     matchLabels:
@@ -283,6 +288,10 @@ spec:
     spec:
       {{- include "llm-common.workload.podSpecFields" (dict "context" $ctx "volumes" .volumes "automountToken" .automountToken
             "serviceAccountName" .serviceAccountName "omit" .omit) | nindent 6 }}
+      {{- with .initContainers }}
+      initContainers:
+        {{- . | nindent 8 }}
+      {{- end }}
       containers:
         {{- .containers | nindent 8 }}
 {{- end -}}

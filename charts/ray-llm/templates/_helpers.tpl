@@ -55,6 +55,27 @@ Usage: {{ include "ray-llm.workerCapacity" . | int }}
 {{- end -}}
 
 {{/*
+ray-llm.source: the model's source as JSON (llm-common.source.resolve), when model.source is an object (the model.source
+shape of every engine chart); {} when it is a string (a Hub repo id or a path, as before) or empty. Ray Serve LLM
+fetches s3:// and gs:// itself (model_source: {bucket_uri}), on every pod that loads the model; a pvc:// or oci://
+source is refused (mount the claim with modelStorage.type existingClaim and give its path).
+Usage: {{- $src := include "ray-llm.source" . | fromJson -}}
+*/}}
+{{- define "ray-llm.source" -}}
+{{- $m := .Values.model -}}
+{{- if kindIs "map" $m.source -}}
+{{- $src := include "llm-common.source.resolve" (dict "context" . "source" $m.source "field" "model.source" "name" $m.id "nameField" "model.id"
+      "revisionField" "model.source.revision" "stream" false "external" true) | fromJson -}}
+{{- if has $src.scheme (list "pvc" "oci") -}}
+{{- fail (printf "model.source.uri: %s sources are not mounted on Ray pods; mount the weights with modelStorage.type existingClaim and set model.source.uri to their path under modelStorage.mountPath" $src.scheme) -}}
+{{- end -}}
+{{- toJson $src -}}
+{{- else -}}
+{{- toJson dict -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
 ray-llm.engineKwargs: llm_configs[0].engine_kwargs as JSON: the vLLM engine-argument table (llm-common.vllm.engineArgs)
 by vLLM's names, then engine.extraKwargs, where keys the chart renders are refused, and so are those Ray Serve LLM
 or the chart owns otherwise (their rows below name what to set instead).
@@ -82,7 +103,14 @@ Usage: {{- $cfg := include "ray-llm.llmConfig" . | fromJson -}}
 {{- $l := .Values.llm -}}
 {{- $m := .Values.model -}}
 {{- $loading := dict "model_id" $m.id -}}
+{{- $src := include "ray-llm.source" . | fromJson -}}
+{{- if not $src.scheme -}}
 {{- with $m.source }}{{- $_ := set $loading "model_source" . -}}{{- end -}}
+{{- else if eq $src.load "external" -}}
+{{- $_ := set $loading "model_source" (dict "bucket_uri" $src.uri) -}}
+{{- else -}}
+{{- $_ := set $loading "model_source" $src.model -}}
+{{- end -}}
 {{- with $m.tokenizerSource }}{{- $_ := set $loading "tokenizer_source" . -}}{{- end -}}
 {{- $d := $l.deployment -}}
 {{- $as := $d.autoscaling -}}
@@ -239,6 +267,13 @@ spec:
         {{- else }}
         {{- include "llm-common.storage.env" (dict "context" $ctx) | nindent 8 }}
         {{- end }}
+        {{- $src := include "ray-llm.source" $root | fromJson }}
+        {{- if eq (toString $src.load) "external" }}
+        {{- include "llm-common.source.storeEnv" (dict "context" $ctx "source" $src) | nindent 8 }}
+        {{- end }}
+        {{- if $src.offline }}
+        {{- include "llm-common.source.env" (dict "context" $ctx "source" $src) | nindent 8 }}
+        {{- end }}
         {{- include "llm-common.env.extraEnv" (dict "context" $ctx) | nindent 8 }}
       ports:
         {{- if $head }}
@@ -377,7 +412,8 @@ Usage: {{- include "ray-llm.validate" . -}}
 {{- end -}}
 {{- /* Model weights: a path needs a volume; a chart-created PVC shared by several pods must allow it. */ -}}
 {{- $s := $v.modelStorage -}}
-{{- if and (hasPrefix "/" ($v.model.source | default "")) (eq $s.type "none") -}}
+{{- $_ := include "ray-llm.source" . -}}
+{{- if and (kindIs "string" $v.model.source) (hasPrefix "/" ($v.model.source | default "")) (eq $s.type "none") -}}
 {{- fail (printf "model.source: %s is a path but modelStorage.type is none: mount the weights (modelStorage.type existingClaim, pvc or hostPath) or use a Hugging Face repo id" $v.model.source) -}}
 {{- end -}}
 {{- if and (eq $s.type "pvc") (gt (int $w.maxReplicas) 1) -}}
@@ -395,6 +431,7 @@ Usage: {{- include "ray-llm.validate" . -}}
 {{- $wctx := dict -}}
 {{- include "ray-llm.groupContext" (dict "root" . "group" "worker" "out" $wctx) -}}
 {{- include "llm-common.shm.validate" (dict "context" $wctx) -}}
+{{- include "llm-common.sizing.validate" (dict "context" $wctx "engineContext" . "profile" $v.model.profile "profileField" "model.profile") -}}
 {{- with $w.objectStoreMemory -}}
 {{- $osm := include "llm-common.quantity.bytes" (dict "context" $wctx "value" . "field" "objectStoreMemory") | float64 -}}
 {{- if include "llm-common.shm.enabled" (dict "context" $wctx) -}}

@@ -12,6 +12,17 @@ Usage: {{- if include "tgi.v3" . }}
 {{- end -}}
 
 {{/*
+tgi.source: the model's source (llm-common.source.resolve over model.source, else engine.modelId and
+engine.revision), as JSON. TGI cannot stream from a store: s3:// and gs:// are prefetched.
+Usage: {{- $src := include "tgi.source" . | fromJson -}}
+*/}}
+{{- define "tgi.source" -}}
+{{- $e := .Values.engine -}}
+{{- include "llm-common.source.resolve" (dict "context" . "source" (.Values.model | default dict).source "field" "model.source" "name" $e.modelId "nameField" "engine.modelId"
+      "revision" $e.revision "revisionField" "engine.revision" "stream" false) -}}
+{{- end -}}
+
+{{/*
 tgi.flags: JSON list of [flag, value, kind, field] for llm-common.args.flags, in the order TGI's launcher lists
 them. Every structured value maps to exactly one flag; null keeps TGI's default. Entries with a nil value are
 never rendered but are "owned": llm-common.args.extra refuses them in extraArgs and names the value to set.
@@ -19,6 +30,7 @@ Usage: {{- $flags := include "tgi.flags" . | fromJsonArray -}}
 */}}
 {{- define "tgi.flags" -}}
 {{- $e := .Values.engine -}}
+{{- $src := include "tgi.source" . | fromJson -}}
 {{- $v3 := include "tgi.v3" . -}}
 {{- $cudaGraphs := "" -}}
 {{- if $e.cudaGraphs -}}
@@ -27,8 +39,8 @@ Usage: {{- $flags := include "tgi.flags" . | fromJsonArray -}}
 {{- $cudaGraphs = join "," $sizes -}}
 {{- end -}}
 {{- $flags := list
-  (list "model-id" $e.modelId "str" "engine.modelId")
-  (list "revision" $e.revision "str" "engine.revision")
+  (list "model-id" $src.model "str" $src.fields.uri)
+  (list "revision" $src.revision "str" $src.fields.revision)
   (list "num-shard" $e.numShard "int" "engine.numShard")
   (list "sharded" nil "str" "engine.numShard")
   (list "quantize" $e.quantize "str" "engine.quantize")
@@ -70,6 +82,7 @@ Usage: {{ include "tgi.container" . }}
 */}}
 {{- define "tgi.container" -}}
 {{- $s := .Values.modelStorage -}}
+{{- $src := include "tgi.source" . | fromJson -}}
 - name: tgi
   image: {{ include "llm-common.images.image" (dict "context" . "image" .Values.image) | quote }}
   imagePullPolicy: {{ .Values.image.pullPolicy }}
@@ -86,11 +99,12 @@ Usage: {{ include "tgi.container" . }}
       value: {{ printf "%s/huggingface/hub" (trimSuffix "/" $s.mountPath) | quote }}
     {{- end }}
     {{- include "llm-common.storage.env" (dict "context" . "tokenEnv" (include "tgi.tokenEnv" . | fromJsonArray)) | nindent 4 }}
+    {{- include "llm-common.source.env" (dict "context" . "source" $src) | nindent 4 }}
     {{- /* The launcher reads --api-key from API_KEY. */}}
     {{- include "llm-common.env.apiKey" (dict "context" . "name" "API_KEY") | nindent 4 }}
     {{- include "llm-common.env.extraEnv" (dict "context" .) | nindent 4 }}
   {{- include "llm-common.workload.containerTail" (dict "context" . "port" .Values.containerPort
-        "volumeMounts" (list (dict "name" "home" "mountPath" "/home/tgi") "models" "shm")) | nindent 2 }}
+        "volumeMounts" (concat (list (dict "name" "home" "mountPath" "/home/tgi") "models" "shm") (include "llm-common.source.volumeMounts" (dict "context" . "source" $src) | fromJsonArray))) | nindent 2 }}
 {{- end -}}
 
 {{/*
@@ -123,9 +137,11 @@ Usage: {{- include "tgi.validate" . -}}
 {{- define "tgi.validate" -}}
 {{- $e := .Values.engine -}}
 {{- $v3 := include "tgi.v3" . -}}
-{{- if not $e.modelId -}}
-{{- fail "engine.modelId is required: set it to a Hugging Face model id (e.g. mistralai/Mistral-7B-Instruct-v0.3) or an absolute path to a model directory on the volume (e.g. /data/mistral-7b)" -}}
+{{- if and (not $e.modelId) (not ((.Values.model | default dict).source | default dict).uri) -}}
+{{- fail "engine.modelId is required: set it to a Hugging Face model id (e.g. mistralai/Mistral-7B-Instruct-v0.3) or an absolute path to a model directory on the volume (e.g. /data/mistral-7b), or set model.source.uri" -}}
 {{- end -}}
+{{- $src := include "tgi.source" . | fromJson -}}
+{{- include "llm-common.storage.validate" (dict "context" .) -}}
 {{- /* GPUs and shards: one shard per GPU of the pod. */ -}}
 {{- $gpus := include "llm-common.accelerator.count" (dict "context" .) | int -}}
 {{- $shards := int $e.numShard -}}
@@ -171,8 +187,8 @@ API key, silently ignore). */ -}}
 {{- $_ := include "llm-common.env.apiKeyRef" (dict "context" .) -}}
 {{- /* A Hub download needs a writable cache: the image's own /data is root-owned and the pod is not root. */ -}}
 {{- $s := .Values.modelStorage -}}
-{{- if and (not (hasPrefix "/" $e.modelId)) (not (include "tgi.writableCache" .)) -}}
-{{- fail (printf "modelStorage.type: engine.modelId %q is downloaded from the Hub, which needs a writable cache volume; use modelStorage.type emptyDir, pvc or existingClaim with readOnly: false (and hfHome: true unless mountPath is /data), or point engine.modelId at an absolute path on a pre-filled volume" $e.modelId) -}}
+{{- if and (eq $src.scheme "hf") (not $src.offline) (not (include "tgi.writableCache" .)) -}}
+{{- fail (printf "modelStorage.type: %s %q is downloaded from the Hub, which needs a writable cache volume; use modelStorage.type emptyDir, pvc or existingClaim with readOnly: false (and hfHome: true unless mountPath is /data), or point it at an absolute path on a pre-filled volume (or model.source.offline: true for a pre-filled cache)" $src.fields.uri $src.model) -}}
 {{- end -}}
 {{- if not (has .Values.autoscaling.metric.name (list "tgi_queue_size" "tgi_batch_current_size")) -}}
 {{- if .Values.autoscaling.enabled -}}
@@ -180,6 +196,23 @@ API key, silently ignore). */ -}}
 {{- end -}}
 {{- end -}}
 {{- include "llm-common.shm.validate" (dict "context" .) -}}
+{{- include "llm-common.sizing.validate" (dict "context" . "profile" (.Values.model | default dict).profile "profileField" "model.profile" "engine" (include "tgi.sizingEngine" . | fromJson)) -}}
+{{- end -}}
+
+{{/*
+tgi.sizingEngine: the fit check's engine parameters (llm-common.sizing.fit) as JSON, TGI's flags in vLLM's terms:
+its shards are the tensor-parallel ranks, --max-total-tokens the longest sequence (null: TGI 3 sizes it from free
+memory, so only the weights are checked), and 0.9 of GPU memory usable (TGI keeps a share free too; vLLM's default).
+Usage: {{- $engine := include "tgi.sizingEngine" . | fromJson -}}
+*/}}
+{{- define "tgi.sizingEngine" -}}
+{{- $e := .Values.engine -}}
+{{- $values := dict "tensorParallelSize" $e.numShard "pipelineParallelSize" 1 "maxModelLen" $e.maxTotalTokens
+      "gpuMemoryUtilization" 0.9 "maxNumBatchedTokens" $e.maxBatchPrefillTokens "dtype" $e.dtype -}}
+{{- $fields := dict "tensorParallelSize" "engine.numShard" "pipelineParallelSize" "engine.numShard" "maxModelLen" "engine.maxTotalTokens"
+      "gpuMemoryUtilization" "the chart's usable share for TGI," "maxNumBatchedTokens" "engine.maxBatchPrefillTokens"
+      "kvCacheDtype" "engine.kvCacheDtype" "dtype" "engine.dtype" -}}
+{{- toJson (dict "values" $values "fields" $fields) -}}
 {{- end -}}
 
 {{/*
@@ -189,7 +222,8 @@ worker, serving the model id (TGI's /v1/models answers it).
 Usage: {{- $backends := include "tgi.gatewayBackends" .Subcharts.tgi | fromJsonArray -}}
 */}}
 {{- define "tgi.gatewayBackends" -}}
-{{- list (dict "names" (list (dict "name" .Values.engine.modelId "field" "engine.modelId")) "discovery" "endpoints"
+{{- $src := include "tgi.source" . | fromJson -}}
+{{- list (dict "names" (list (dict "name" $src.model "field" $src.fields.uri)) "discovery" "endpoints"
       "service" (include "llm-common.names.fullname" (dict "context" .)) "namespace" (include "llm-common.names.namespace" (dict "context" .))
       "port" (int .Values.service.port) "portName" (.Values.service.portName | default "http") "pathPrefix" ""
       "apiKey" (include "llm-common.env.apiKeyRef" (dict "context" .) | fromJson | default nil)) | toJson -}}

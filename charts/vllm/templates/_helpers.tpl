@@ -3,11 +3,27 @@ vllm chart helpers. Everything engine-agnostic comes from the llm-common library
 */}}
 
 {{/*
-vllm.servedModelName: the name clients send as "model" (model.servedModelName, else model.name).
+vllm.source: the model's source (llm-common.source.resolve over model.source, else model.name and model.revision), as
+JSON. vLLM streams s3:// and gs:// sources with the Run:ai model streamer when model.source.load is stream.
+Usage: {{- $src := include "vllm.source" . | fromJson -}}
+*/}}
+{{- define "vllm.source" -}}
+{{- $m := .Values.model -}}
+{{- include "llm-common.source.resolve" (dict "context" . "source" $m.source "field" "model.source" "name" $m.name "nameField" "model.name"
+      "revision" $m.revision "revisionField" "model.revision" "stream" true) -}}
+{{- end -}}
+
+{{/*
+vllm.servedModelName: the name clients send as "model" (model.servedModelName, else model.name, else the source's
+name: its Hub id or the last segment of its path).
 Usage: {{ include "vllm.servedModelName" . }}
 */}}
 {{- define "vllm.servedModelName" -}}
+{{- if or .Values.model.servedModelName .Values.model.name -}}
 {{- .Values.model.servedModelName | default .Values.model.name -}}
+{{- else -}}
+{{- (include "vllm.source" . | fromJson).name -}}
+{{- end -}}
 {{- end -}}
 
 {{/*
@@ -18,31 +34,33 @@ Usage: {{- $flags := include "vllm.flags" . | fromJsonArray -}}
 */}}
 {{- define "vllm.flags" -}}
 {{- $listen := include "llm-common.guard.listen" (dict "context" . "port" .Values.containerPort "portField" "containerPort") | fromJson -}}
+{{- $src := include "vllm.source" . | fromJson -}}
 {{- $flags := list
   (list "served-model-name" (prepend (.Values.model.aliases | default list) (include "vllm.servedModelName" .)) "list" "model.servedModelName / model.aliases")
   (list "host" $listen.host "str" "(chart: loopback behind the guard, else all interfaces)")
   (list "port" $listen.port "int" "containerPort / guard.enginePort")
   (list "shutdown-timeout" .Values.drain.inflightTimeoutSeconds "int" "drain.inflightTimeoutSeconds")
-  (list "revision" .Values.model.revision "str" "model.revision")
+  (list "revision" $src.revision "str" $src.fields.revision)
   (list "trust-remote-code" .Values.model.trustRemoteCode "flag" "model.trustRemoteCode")
 -}}
+{{- $flags = concat $flags (include "llm-common.source.args" (dict "context" . "source" $src) | fromJsonArray) -}}
 {{- $flags = concat $flags (include "llm-common.vllm.engineArgs" (dict "context" .) | fromJsonArray) -}}
 {{- $flags = concat $flags (list
   (list "lora-modules" nil "str" "engine.lora.adapters")
   (list "api-key" nil "str" "apiKey.secretName (rendered as VLLM_API_KEY from the Secret)")
-  (list "model" nil "str" "model.name")
+  (list "model" nil "str" "model.name / model.source.uri")
 ) -}}
 {{- toJson $flags -}}
 {{- end -}}
 
 {{/*
-vllm.args: the container args: the model (positional, as `vllm serve` takes it), the rendered flags, the LoRA
-adapters, then extraArgs.
+vllm.args: the container args: the model (positional, as `vllm serve` takes it: the source's model, see
+vllm.source), the rendered flags, the LoRA adapters, then extraArgs.
 Usage: args: {{- include "vllm.args" . | nindent 2 }}
 */}}
 {{- define "vllm.args" -}}
 {{- $flags := include "vllm.flags" . | fromJsonArray -}}
-- {{ .Values.model.name | toJson }}
+- {{ (include "vllm.source" . | fromJson).model | toJson }}
 {{- include "llm-common.args.flags" (dict "context" . "flags" $flags "negatable" true) }}
 {{- with .Values.engine.lora.adapters }}
 - "--lora-modules"
@@ -66,6 +84,7 @@ vllm.container: the vLLM container of the Deployment (llm-common.workload.deploy
 Usage: {{ include "vllm.container" . }}
 */}}
 {{- define "vllm.container" -}}
+{{- $src := include "vllm.source" . | fromJson -}}
 - name: vllm
   image: {{ include "llm-common.images.image" (dict "context" . "image" .Values.image) | quote }}
   imagePullPolicy: {{ .Values.image.pullPolicy }}
@@ -75,12 +94,13 @@ Usage: {{ include "vllm.container" . }}
   env:
     {{- include "llm-common.vllm.env" (dict "context" .) | nindent 4 }}
     {{- include "llm-common.storage.env" (dict "context" .) | nindent 4 }}
+    {{- include "llm-common.source.env" (dict "context" . "source" $src) | nindent 4 }}
     {{- include "llm-common.env.apiKey" (dict "context" . "name" "VLLM_API_KEY") | nindent 4 }}
     {{- include "llm-common.env.extraEnv" (dict "context" .) | nindent 4 }}
     {{- /* The serving port: the guard's listener when guard.enabled (llm-common.guard), the probes' and Service's target. */}}
   {{- include "llm-common.workload.containerTail" (dict "context" . "port" .Values.containerPort
         "volumeMounts" (concat (include "llm-common.scratch.volumeMounts" (dict "context" . "dirs" (include "vllm.scratchDirs" . | fromJson)) | fromYamlArray)
-                               (list "models" "shm"))) | nindent 2 }}
+                               (list "models" "shm") (include "llm-common.source.volumeMounts" (dict "context" . "source" $src) | fromJsonArray))) | nindent 2 }}
 {{- include "llm-common.guard.container" (dict "context" . "port" .Values.containerPort) }}
 {{- end -}}
 
@@ -89,16 +109,22 @@ vllm.validate: cross-field rules that a schema cannot express. Each failure name
 Usage: {{- include "vllm.validate" . -}}
 */}}
 {{- define "vllm.validate" -}}
-{{- if not .Values.model.name -}}
-{{- fail "model.name is required: set it to a Hugging Face model id (e.g. meta-llama/Llama-3.1-8B-Instruct) or a path under modelStorage.mountPath (e.g. /models/llama-3-70b)" -}}
+{{- if and (not .Values.model.name) (not (.Values.model.source | default dict).uri) -}}
+{{- fail "model.name is required: set it to a Hugging Face model id (e.g. meta-llama/Llama-3.1-8B-Instruct) or a path under modelStorage.mountPath (e.g. /models/llama-3-70b), or set model.source.uri" -}}
 {{- end -}}
+{{- $_ := include "vllm.source" . -}}
+{{- include "llm-common.storage.validate" (dict "context" .) -}}
 {{- include "llm-common.vllm.validateGpus" (dict "context" .) -}}
 {{- $e := .Values.engine -}}
+{{- if and $e.lora.runtimeUpdates (not $e.lora.enabled) -}}
+{{- fail "engine.lora.runtimeUpdates needs engine.lora.enabled: true (vLLM loads adapters at runtime only with --enable-lora)" -}}
+{{- end -}}
 {{- if and $e.lora.adapters (not $e.lora.enabled) -}}
 {{- fail "engine.lora.adapters is set but engine.lora.enabled is false: set engine.lora.enabled: true to serve adapters" -}}
 {{- end -}}
 {{- $_ := include "llm-common.env.apiKeyRef" (dict "context" .) -}}
 {{- include "llm-common.shm.validate" (dict "context" .) -}}
+{{- include "llm-common.sizing.validate" (dict "context" . "profile" .Values.model.profile "profileField" "model.profile") -}}
 {{- include "llm-common.names.servedNames" (dict "context" . "names" (first (include "vllm.gatewayBackends" . | fromJsonArray)).names) -}}
 {{- end -}}
 

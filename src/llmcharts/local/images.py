@@ -62,6 +62,14 @@ def _shell(argv: list) -> list:
     return argv
 
 
+def _awscli(argv: list) -> list:
+    """The AWS CLI image (the model prefetcher, `aws s3 sync`): awscli from PyPI in the S3 venv, the same `aws s3`
+    commands."""
+    if argv[0] != "aws":
+        raise RunnerError(f"don't know how to run {argv[:2]} from the AWS CLI image")
+    return [str(engine_env.s3_venv() / "bin" / "aws"), *argv[1:]]
+
+
 @dataclass(frozen=True)
 class Image:
     pattern: re.Pattern
@@ -76,6 +84,7 @@ IMAGES = [
     # The official image's Dockerfile sets STOPSIGNAL SIGUSR1: HAProxy's soft stop (in-flight requests finish).
     Image(re.compile(r"(^|/)(library/)?haproxy:"), _haproxy, ("haproxy",), signal.SIGUSR1),
     Image(re.compile(r"(^|/)(curlimages/curl|busybox|alpine):"), _shell),
+    Image(re.compile(r"(^|/)amazon/aws-cli:"), _awscli, ("aws",)),
 ]
 
 

@@ -40,7 +40,9 @@ def stage_tiny_model_for(c) -> str | None:
     hf_home = c.env().get("HF_HOME")
     if not hf_home:
         hf_home = c.env_overrides["HF_HOME"] = str(c.pod.dir / "hf-home")
-    stage_model(Path(hf_home), model)
+    revision = next((argv[i + 1] for i, a in enumerate(argv) if a == "--revision"), None) or next(
+        (a.split("=", 1)[1] for a in argv if a.startswith("--revision=")), None)
+    stage_model(Path(hf_home), model, revision)
     return f"{model} (Hub cache in {hf_home})"
 
 
@@ -49,12 +51,14 @@ def _tinymodel(*args: str) -> None:
                    capture_output=True, env={**os.environ, "PYTHONPATH": str(SRC)})
 
 
-def stage_model(hf_home: Path, repo_id: str) -> None:
-    """Write the tiny test model as a Hub cache entry for repo_id under hf_home (the engine loads it offline)."""
+def stage_model(hf_home: Path, repo_id: str, revision: str | None = None) -> None:
+    """Write the tiny test model as a Hub cache entry for repo_id under hf_home (the engine loads it offline), at
+    the pinned revision when the release names one (a 40-hex commit; else the entry's default, 0...0)."""
     hf_home.mkdir(parents=True, exist_ok=True)
-    marker = hf_home / "hub" / ("models--" + repo_id.replace("/", "--")) / "refs" / "main"
-    if not marker.exists():
-        _tinymodel(str(hf_home), "--hub-repo", repo_id)
+    revision = revision if revision and len(revision) == 40 else None
+    entry = hf_home / "hub" / ("models--" + repo_id.replace("/", "--"))
+    if not (entry / "snapshots" / (revision or "0" * 40)).exists():
+        _tinymodel(str(hf_home), "--hub-repo", repo_id, *(["--revision", revision] if revision else []))
 
 
 def stage_model_dir(path: Path) -> None:

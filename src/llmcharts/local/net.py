@@ -35,6 +35,15 @@ def map_pod_address(value: str, ip: str, bare: bool = True, lo: str | None = Non
     return value
 
 
+def map_mount_paths(value: str, mounts: dict) -> str:
+    """Mount paths in one value -> their host folders (mount path -> host folder), in one pass, longest mount path
+    first: a host folder put in is never mapped again (a host folder under /tmp, with a volume at /tmp)."""
+    if not mounts:
+        return value
+    alt = "|".join(re.escape(m) for m in sorted(mounts, key=len, reverse=True))
+    return re.sub(rf"(^|[=:,\s])({alt})(?=/|$|[,\s:])", lambda m: m.group(1) + str(mounts[m.group(2)]), value)
+
+
 class AddressPool:
     """Loopback addresses for one runner: 127.<a>.<b>.1 for its API server, then two per pod (its IP, and its own
     loopback, which only its containers are given). A random /24 keeps runners of parallel test sessions apart."""

@@ -3,14 +3,12 @@
 One local pod, run the way the kubelet runs it: its containers are processes with the rendered command, env
 and volumes on the pod's own address; probes gate readiness; a container that exits or fails its startup or
 liveness probe is restarted per restartPolicy with the kubelet's back-off; deletion runs preStop, the image's stop
-signal and SIGKILL at the grace period."""
+signal and SIGKILL at the grace period. Init containers run first, one after another, each to completion."""
 from __future__ import annotations
 
 import os
-import re
 import signal
 import subprocess
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -20,7 +18,7 @@ from ..objects import dig
 from .images import RunnerError, image_for, local_argv
 from .probes import Probe
 from . import rootfs
-from .net import map_pod_address
+from .net import map_mount_paths, map_pod_address
 
 # Kubelet restart back-off: 10 s doubling to 5 min; the first restart is immediate, and a container that ran for
 # 10 minutes starts over (pkg/kubelet/kubelet.go: backOffPeriod, MaxContainerBackOff).
@@ -71,25 +69,16 @@ class LocalContainer:
         runner = self.pod.runner
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", "HOSTNAME": self.pod.name,
                **runner.kube_env(), **runner.extra_env}
-        tmp = next((host for mount, host in self.pod.mounts(self.spec) if mount == "/tmp"), None)
-        if tmp is not None:  # a volume at /tmp: where this process's temporary files go (rootfs.py)
-            env["TMPDIR"] = str(self.pod.short_path(tmp))
+        env.update(rootfs.tmpdir_env(self.pod, self.spec))
         for e in self.spec.get("env") or []:
             env[e["name"]] = self.map_arg(self.pod.env_value(self.spec, e))
         return {**env, **self.env_overrides}
 
     # -- the process
 
-    def read_only_root(self) -> bool:
-        return bool(dig(self.spec, "securityContext", "readOnlyRootFilesystem", default=False))
-
     def spawn(self) -> None:
         self.log.parent.mkdir(parents=True, exist_ok=True)
-        argv, env = self.argv(), self.env()
-        if self.read_only_root() and self.pod.runner.enforce_read_only:
-            ids = {k: dig(self.spec, "securityContext", k, default=(self.pod.spec.get("securityContext") or {}).get(k))
-                   for k in ("runAsUser", "runAsGroup")}
-            argv = rootfs.wrap(argv, self.pod.writable_dirs(self.spec), ids["runAsUser"], ids["runAsGroup"])
+        argv, env = rootfs.argv_for(self.pod, self.spec, self.argv()), self.env()
         with open(self.log, "ab") as out:
             out.write(f"\n=== {time.strftime('%H:%M:%S')} start #{self.restarts}: {' '.join(argv)}\n".encode())
             self.proc = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT,
@@ -142,14 +131,28 @@ class LocalContainer:
 
     # -- the kubelet's loop
 
+    def _spawned(self) -> bool:
+        try:
+            self.spawn()
+            return True
+        except RunnerError as e:
+            self.failed, self.state = str(e), "failed"
+            return False
+
+    def _back_off(self, step: int, code) -> int:
+        """Wait the kubelet's restart back-off (none before the first restart); the next step."""
+        delay = 0.0 if step == 0 else min(BACKOFF_INITIAL * 2 ** (step - 1), BACKOFF_MAX)
+        self.restarts += 1
+        self.state = f"back-off {delay:.0f}s (exit {code})"
+        self.event("restarting", delay)
+        end = time.monotonic() + delay
+        while time.monotonic() < end and not self.pod.deleting:
+            time.sleep(0.1)
+        return step + 1
+
     def run(self) -> None:
         backoff_step = 0
-        while not self.pod.deleting:
-            try:
-                self.spawn()
-            except RunnerError as e:
-                self.failed, self.state = str(e), "failed"
-                return
+        while not self.pod.deleting and self._spawned():
             t_start = time.monotonic()
             self._probe_loop()
             if self.pod.deleting:
@@ -164,14 +167,23 @@ class LocalContainer:
                 return
             if time.monotonic() - t_start >= BACKOFF_RESET:
                 backoff_step = 0
-            delay = 0.0 if backoff_step == 0 else min(BACKOFF_INITIAL * 2 ** (backoff_step - 1), BACKOFF_MAX)
-            backoff_step += 1
-            self.restarts += 1
-            self.state = f"back-off {delay:.0f}s (exit {code})"
-            self.event("restarting", delay)
-            end = time.monotonic() + delay
-            while time.monotonic() < end and not self.pod.deleting:
-                time.sleep(0.1)
+            backoff_step = self._back_off(backoff_step, code)
+
+    def run_to_completion(self) -> bool:
+        """An init container: run until it exits 0, restarted with the kubelet's back-off after a failure (unless
+        restartPolicy is Never, which fails the pod). True when it completed."""
+        backoff_step = 0
+        while not self.pod.deleting and self._spawned():
+            code = self.proc.wait()
+            self.event("exited", code)
+            if code == 0:
+                self.state = "completed"
+                return True
+            if self.pod.spec.get("restartPolicy", "Always") == "Never":
+                self.failed, self.state = f"init container exited {code}", "failed"
+                return False
+            backoff_step = self._back_off(backoff_step, code)
+        return False
 
     def _probe_loop(self) -> None:
         """Startup probe, then readiness and liveness, until the process exits, a probe fails it, or the pod is
@@ -240,6 +252,9 @@ class LocalPod:
         self.volumes = {v["name"]: self._volume(v) for v in self.spec.get("volumes") or []}
         self.containers = [LocalContainer(self, c, runner.workdir / "logs" / f"{name}-{c.get('name')}.log")
                            for c in self.spec.get("containers") or []]
+        self.init_containers = [LocalContainer(self, c, runner.workdir / "logs" / f"{name}-{c.get('name')}.log")
+                                for c in self.spec.get("initContainers") or []]
+        self.started_at = time.monotonic()
         self._threads: list[threading.Thread] = []
         self._links: set[Path] = set()
 
@@ -285,44 +300,10 @@ class LocalPod:
                for m in container.get("volumeMounts") or []]
         return sorted(out, key=lambda x: -len(x[0]))
 
-    def short_path(self, host: Path) -> Path:
-        """A short name for a host folder (a link in this machine's temporary folder): Unix sockets made under a
-        container's /tmp (vLLM's ZeroMQ IPC) must fit in 107 bytes, as /tmp/<uuid> does in the cluster, which a
-        test's deep work folder does not."""
-        link = Path(tempfile.gettempdir()) / f"llmcharts-{self.ip}-{host.name}"
-        if not link.is_symlink() or link.resolve() != host.resolve():
-            link.unlink(missing_ok=True)
-            link.symlink_to(host)
-        self._links.add(link)
-        return link
-
-    def _unlink(self) -> None:
-        for link in self._links:
-            link.unlink(missing_ok=True)
-
-    def writable_dirs(self, container: dict) -> list[Path]:
-        """Host folders of the container's writable mounts: emptyDir, PVC and hostPath volumes not mounted readOnly
-        (ConfigMap, Secret, projected and downwardAPI volumes are read-only in a cluster too)."""
-        kinds = {v["name"]: v for v in self.spec.get("volumes") or []}
-        out = []
-        for m in container.get("volumeMounts") or []:
-            vol = kinds.get(m["name"], {})
-            if m.get("readOnly") or not any(k in vol for k in ("emptyDir", "persistentVolumeClaim", "hostPath")):
-                continue
-            if "persistentVolumeClaim" in vol and vol["persistentVolumeClaim"].get("readOnly"):
-                continue
-            d = self.volumes[m["name"]] / m.get("subPath", "")
-            d.mkdir(parents=True, exist_ok=True)
-            out.append(d)
-        return out
-
     def map_value(self, container: dict, v: str) -> str:
         """A value as this process must see it: mount paths -> their host folders, the pod's own address -> its
         IP, Service URLs -> a ready pod behind the Service."""
-        mounts = dict(self.mounts(container))
-        if mounts:  # one pass, longest mount path first: a host folder put in is never mapped again (/tmp/...)
-            alt = "|".join(re.escape(m) for m in sorted(mounts, key=len, reverse=True))
-            v = re.sub(rf"(^|[=:,\s])({alt})(?=/|$|[,\s:])", lambda m: m.group(1) + str(mounts[m.group(2)]), v)
+        v = map_mount_paths(v, dict(self.mounts(container)))
         return self.runner.map_service_urls(map_pod_address(v, self.ip, lo=self.lo))
 
     def field_value(self, path: str | None) -> str:
@@ -350,17 +331,37 @@ class LocalPod:
     # -- lifecycle
 
     def start(self) -> None:
-        for c in self.containers:
-            t = threading.Thread(target=c.run, daemon=True, name=f"kubelet-{self.name}-{c.name}")
-            t.start()
-            self._threads.append(t)
+        """Init containers one after another, each to completion; then the containers, as the kubelet starts them."""
+        def run():
+            for ic in self.init_containers:
+                if not ic.run_to_completion():
+                    return
+            for c in self.containers:
+                t = threading.Thread(target=c.run, daemon=True, name=f"kubelet-{self.name}-{c.name}")
+                t.start()
+                self._threads.append(t)
+        threading.Thread(target=run, daemon=True, name=f"kubelet-{self.name}").start()
+
+    @property
+    def phase(self) -> str:
+        """Where the pod is in its start: fetching (an init container, e.g. the model prefetch, runs), loading (the
+        startup probe has not passed: the engine loads the model), probes (started, not yet ready), ready."""
+        done = sum(1 for ic in self.init_containers if ic.state == "completed")
+        if done < len(self.init_containers):
+            ic = self.init_containers[done]
+            return f"fetching ({ic.name} {done + 1}/{len(self.init_containers)}: {ic.state})"
+        if self.ready:
+            return "ready"
+        if any(not c.started for c in self.containers):
+            return "loading (startup probe)"
+        return "probes (readiness)"
 
     @property
     def ready(self) -> bool:
         return not self.deleting and all(c.ready for c in self.containers)
 
     def failures(self) -> list[str]:
-        return [f"{self.name}/{c.name}: {c.failed}" for c in self.containers if c.failed]
+        return [f"{self.name}/{c.name}: {c.failed}" for c in self.init_containers + self.containers if c.failed]
 
     def delete(self) -> dict:
         """Graceful deletion: the pod leaves its Services' endpoints at once (terminating), every container runs its
@@ -370,6 +371,8 @@ class LocalPod:
         for c in self.containers:
             c.ready = False
         results = {}
+        for ic in self.init_containers:  # a running init container is stopped at once
+            ic.send(signal.SIGKILL)
 
         def one(c):
             results[c.name] = c.terminate(self.grace, started_at=t0) if c.proc else {"sigkill": False}
@@ -380,7 +383,7 @@ class LocalPod:
         for t in threads:
             t.join()
         self.deleted = True
-        self._unlink()
+        rootfs.unlink(self)
         main = next(iter(results.values()), {})
         return {"preStop": main.get("preStop", 0), "sigterm_at": main.get("sigterm_at", 0),
                 "exited_after": time.monotonic() - t0, "sigkill": any(r.get("sigkill") for r in results.values()),
@@ -388,7 +391,7 @@ class LocalPod:
 
     def kill(self) -> None:
         self.deleting = True
-        for c in self.containers:
+        for c in self.init_containers + self.containers:
             c.ready = False
             c.send(signal.SIGKILL)
-        self._unlink()
+        rootfs.unlink(self)

@@ -1,7 +1,7 @@
-"""A container's probe as the kubelet runs it: httpGet, tcpSocket or exec, with its timeout.
+"""A container probe as the kubelet runs it: httpGet, tcpSocket or exec, with its timeout.
 
-One probe of a local container: an HTTP GET or TCP connect to the pod's address, or a command run with the
-container's env, each within the probe's timeoutSeconds."""
+A container probe as the kubelet runs it: an HTTP GET on the pod's address (2xx/3xx passes), a TCP connect, or
+a command run in the container's environment, each within timeoutSeconds."""
 from __future__ import annotations
 
 import socket
@@ -17,7 +17,7 @@ from .images import RunnerError, local_argv
 class Probe:
     kind: str
     spec: dict
-    container: "LocalContainer"
+    container: "LocalContainer"  # noqa: F821 (pod.py)
 
     def get(self, key: str, default):
         return self.spec.get(key, default)

@@ -127,6 +127,61 @@ def wrap(argv: list[str], writable: list[str], uid: int | None = None, gid: int 
     return out + ["--", *argv]
 
 
+
+# -- what the local runner asks of this module for one container of a pod (local/pod.py)
+
+def read_only(container: dict) -> bool:
+    return bool((container.get("securityContext") or {}).get("readOnlyRootFilesystem"))
+
+
+def argv_for(pod, container: dict, argv: list[str]) -> list[str]:
+    """The container's argv, wrapped to run with a read-only root as its runAsUser/runAsGroup when its
+    securityContext asks for one and the runner enforces it."""
+    if not (read_only(container) and pod.runner.enforce_read_only):
+        return argv
+    ids = [(container.get("securityContext") or {}).get(k, (pod.spec.get("securityContext") or {}).get(k))
+           for k in ("runAsUser", "runAsGroup")]
+    return wrap(argv, writable_dirs(pod, container), *ids)
+
+
+def writable_dirs(pod, container: dict) -> list:
+    """Host folders of the container's writable mounts: emptyDir, PVC and hostPath volumes not mounted readOnly
+    (ConfigMap, Secret, projected and downwardAPI volumes are read-only in a cluster too)."""
+    kinds = {v["name"]: v for v in pod.spec.get("volumes") or []}
+    out = []
+    for m in container.get("volumeMounts") or []:
+        vol = kinds.get(m["name"], {})
+        if m.get("readOnly") or not any(k in vol for k in ("emptyDir", "persistentVolumeClaim", "hostPath")) \
+                or (vol.get("persistentVolumeClaim") or {}).get("readOnly"):
+            continue
+        d = pod.volumes[m["name"]] / m.get("subPath", "")
+        d.mkdir(parents=True, exist_ok=True)
+        out.append(d)
+    return out
+
+
+def tmpdir_env(pod, container: dict) -> dict:
+    """TMPDIR for a container with a volume at /tmp: where its temporary files go, under a short name (a link in
+    this machine's temporary folder): Unix sockets made there (vLLM's ZeroMQ IPC) must fit in 107 bytes, as
+    /tmp/<uuid> does in the cluster, which a test's deep work folder does not."""
+    import pathlib
+    import tempfile
+    host = next((h for mount, h in pod.mounts(container) if mount == "/tmp"), None)
+    if host is None:
+        return {}
+    link = pathlib.Path(tempfile.gettempdir()) / f"llmcharts-{pod.ip}-{host.name}"
+    if not link.is_symlink() or link.resolve() != host.resolve():
+        link.unlink(missing_ok=True)
+        link.symlink_to(host)
+    pod._links.add(link)
+    return {"TMPDIR": str(link)}
+
+
+def unlink(pod) -> None:
+    """Remove the pod's short links (tmpdir_env) once it is gone."""
+    for link in pod._links:
+        link.unlink(missing_ok=True)
+
 def main(args: list[str]) -> None:
     writable, ids = [], {}
     while args and args[0] in ("--rw", "--uid", "--gid"):

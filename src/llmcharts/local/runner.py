@@ -224,14 +224,22 @@ class LocalRunner:
             return [p for p in self.pods.values() if p.name.startswith(workload + "-") and p.owner is
                     self._workloads[workload][0] and not (live and (p.deleting or p.deleted))]
 
-    def wait_ready(self, timeout: float = 600, names: list[str] | None = None, crash_loops: int = 2) -> float:
+    def wait_ready(self, timeout: float = 600, names: list[str] | None = None, crash_loops: int = 2,
+                   progress=None, every: float = 10.0) -> float:
         """Until every live pod (of these workloads) is ready. Fails at once on a pod that cannot start, or a
-        container that restarted crash_loops times without becoming ready."""
+        container that restarted crash_loops times without becoming ready. progress(line), when given, hears each
+        pod's phase (LocalPod.phase) and the time waited whenever a phase changes, and every `every` seconds."""
         t0 = time.monotonic()
+        last, said = "", 0.0
         while time.monotonic() - t0 < timeout:
             with self._lock:
                 pods = [p for p in self.pods.values() if not (p.deleting or p.deleted)
                         and (names is None or any(p.name.startswith(n + "-") for n in names))]
+            if progress:
+                now = "; ".join(f"{p.name}: {p.phase}" for p in pods)
+                if now != last or time.monotonic() - said >= every:
+                    progress(f"{time.monotonic() - t0:5.0f}s  {now}")
+                    last, said = now, time.monotonic()
             if pods and all(p.ready for p in pods):
                 return time.monotonic() - t0
             failed = [f for p in pods for f in p.failures()]
