@@ -127,13 +127,7 @@ def test_gateway_metrics_port_serves_router_metrics(stack):
 
 def engine_post(pod, path: str, body: dict) -> int:
     """POST to one engine replica directly (as an operator inside the cluster would), with the API key."""
-    req = urllib.request.Request(f"http://{pod.ip}:8000{path}", data=json.dumps(body).encode(), method="POST",
-                                 headers={"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=60) as r:
-            return r.status
-    except urllib.error.HTTPError as e:
-        return e.code
+    return e2e.http_status(f"http://{pod.ip}:8000{path}", "POST", body, key=API_KEY)
 
 
 def test_adapter_loaded_at_runtime_is_routed_then_removed(stack):

@@ -13,7 +13,6 @@ import shutil
 import socket
 import threading
 import time
-import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -90,17 +89,6 @@ def test_rendered_probe_paths_answer(stack):
     assert len(checked) == 3
 
 
-def _status(url: str, method: str = "GET", body: dict | None = None, key: str | None = None) -> int:
-    headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {key}"} if key else {})}
-    req = urllib.request.Request(url, method=method, headers=headers,
-                                 data=None if body is None else json.dumps(body).encode())
-    try:
-        with urllib.request.urlopen(req, timeout=60) as r:
-            return r.status
-    except urllib.error.HTTPError as e:
-        return e.code
-
-
 def _engine(stack):
     """(pod, the vLLM container, the engine's own address inside the pod: its loopback and port)."""
     pod = next(p for p in stack["runner"].pods.values() if not p.deleted)
@@ -137,7 +125,7 @@ def test_the_engine_listens_only_on_the_pods_loopback(stack):
     assert inside.startswith(f"http://{pod.lo}:") and pod.lo != pod.ip
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection((pod.ip, port), timeout=5).close()
-    assert _status(inside + "/invocations", "POST", {"model": "llama-3.1-8b-instruct", "prompt": "x",
+    assert e2e.http_status(inside + "/invocations", "POST", {"model": "llama-3.1-8b-instruct", "prompt": "x",
                                                      "max_tokens": 1}) == 200
 
 
@@ -156,14 +144,14 @@ def test_without_the_key_every_route_but_health_and_metrics_is_refused(stack):
     outcome = {}
     for path, method in routes:
         url = stack["base"] + re.sub(r"\{[^}]+\}", "x", path)
-        outcome[(path, method)] = _status(url, method, None if method in ("GET", "HEAD", "DELETE") else {})
+        outcome[(path, method)] = e2e.http_status(url, method, None if method in ("GET", "HEAD", "DELETE") else {})
     open_ = {("/health", "GET"): 200, ("/metrics", "GET"): 200}
     want = {r: open_.get(r, 401 if r[0].startswith("/v1/") else 404) for r in routes}
     wrong = {f"{m} {p}": f"{outcome[(p, m)]} (want {want[(p, m)]})" for p, m in routes if outcome[(p, m)] != want[(p, m)]}
     assert not wrong, f"routes answering a client without the key: {wrong}"
-    assert _status(stack["base"] + "/metrics") == 200
-    assert _status(stack["base"] + "/invocations", "POST", {"model": "llama-3.1-8b-instruct", "prompt": "x"}) == 404
-    assert _status(stack["base"] + "/v1/models", key=API_KEY) == 200
+    assert e2e.http_status(stack["base"] + "/metrics") == 200
+    assert e2e.http_status(stack["base"] + "/invocations", "POST", {"model": "llama-3.1-8b-instruct", "prompt": "x"}) == 404
+    assert e2e.http_status(stack["base"] + "/v1/models", key=API_KEY) == 200
     STATS["e2e: engine routes refused without the key (guard 404 / vLLM 401)"] = sum(
         1 for r in routes if want[r] != 200)
 
