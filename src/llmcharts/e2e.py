@@ -8,6 +8,7 @@ import json
 import os
 import re
 import subprocess
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -19,7 +20,7 @@ SRC = Path(__file__).resolve().parents[1]
 
 
 def engine_containers(objects: list[dict]) -> list[dict]:
-    return [c for p in pod_templates(objects) if p.is_engine for c in p.containers(init=False)]
+    return [c for p in pod_templates(objects) if p.is_engine for c in p.serving_containers()]
 
 
 def served_names(container: dict) -> list[str]:
@@ -138,3 +139,16 @@ def stream_chat(client, model: str, content: str, max_tokens: int = 16) -> tuple
         if ch.choices and ch.choices[0].finish_reason:
             finish = ch.choices[0].finish_reason
     return chunks, finish
+
+
+def http_status(url: str, method: str = "GET", body: dict | None = None, key: str | None = None,
+                timeout: float = 60) -> int:
+    """The HTTP status a request gets (JSON body, optional bearer key), error statuses included."""
+    headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {key}"} if key else {})}
+    req = urllib.request.Request(url, method=method, headers=headers,
+                                 data=None if body is None else json.dumps(body).encode())
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code

@@ -55,6 +55,11 @@ class PodTemplate:
     def containers(self, init: bool = True) -> list[dict]:
         return list(self.spec.get("containers") or []) + (list(self.spec.get("initContainers") or []) if init else [])
 
+    def serving_containers(self) -> list[dict]:
+        """Its containers that declare a port or GPUs; sidecars without a port of their own (the guard in front of an
+        engine, a gateway's router) are left out."""
+        return [c for c in self.containers(init=False) if c.get("ports") or gpu_count(c)]
+
     @property
     def is_engine(self) -> bool:
         return self.engine or self.labels.get("app.kubernetes.io/component") in ENGINE_COMPONENTS or any(

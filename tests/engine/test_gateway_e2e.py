@@ -5,6 +5,7 @@ client, including to a LoRA adapter loaded at runtime. The tests also attack the
 under load."""
 import json
 import signal
+import socket
 import threading
 import time
 import urllib.error
@@ -59,11 +60,13 @@ def stack(helms, tmp_path_factory):
         STATS[f"e2e timing: {k} (s)"] = round(v, 1)
 
 
-def router_workers(base: str) -> list[dict]:
-    """The router's worker list as seen from inside the gateway pod (its loopback listener: locally, the pod's
-    address, port 8001). From outside the pod this API is not reachable; see the attack test."""
-    host = urllib.parse.urlsplit(base).hostname
-    with urllib.request.urlopen(f"http://{host}:8001/workers", timeout=5) as r:
+def router_workers(stack) -> list[dict]:
+    """The router's worker list as seen from inside the gateway pod (its loopback listener, port 8001: locally, the
+    pod's own loopback address, which is not its IP). From outside the pod this API is not reachable; see the attack
+    test."""
+    host = urllib.parse.urlsplit(stack["base"]).hostname
+    pod = next(p for p in stack["runner"].pods.values() if p.ip == host and not p.deleted)
+    with urllib.request.urlopen(f"http://{pod.lo}:8001/workers", timeout=5) as r:
         return json.loads(r.read())["workers"]
 
 
@@ -108,7 +111,7 @@ def test_a_model_nobody_serves_is_not_found(stack):
 def test_every_replica_is_a_worker_under_every_name(stack):
     pods = engine_pods(stack)
     assert len(pods) == 2
-    workers = router_workers(stack["base"])
+    workers = router_workers(stack)
     by_name = {}
     for w in workers:
         by_name.setdefault(w["model_id"], set()).add(w["url"])
@@ -124,13 +127,7 @@ def test_gateway_metrics_port_serves_router_metrics(stack):
 
 def engine_post(pod, path: str, body: dict) -> int:
     """POST to one engine replica directly (as an operator inside the cluster would), with the API key."""
-    req = urllib.request.Request(f"http://{pod.ip}:8000{path}", data=json.dumps(body).encode(), method="POST",
-                                 headers={"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=60) as r:
-            return r.status
-    except urllib.error.HTTPError as e:
-        return e.code
+    return e2e.http_status(f"http://{pod.ip}:8000{path}", "POST", body, key=API_KEY)
 
 
 def test_adapter_loaded_at_runtime_is_routed_then_removed(stack):
@@ -212,7 +209,9 @@ def test_nobody_outside_the_pod_can_register_or_remove_workers(stack):
     nothing else. The router's workers are unchanged, and a listener an attacker tried to register gets none of
     the clients' requests (so none of their keys or prompts either)."""
     base, rogue = stack["base"], Rogue()
-    before = sorted((w["url"], w["model_id"]) for w in router_workers(base))
+    with pytest.raises(ConnectionRefusedError):  # the admin listener is on the pod's loopback, not its address
+        socket.create_connection((urllib.parse.urlsplit(base).hostname, 8001), timeout=5).close()
+    before = sorted((w["url"], w["model_id"]) for w in router_workers(stack))
     real = before[0][0]
     public = {f"{m} {u.split('/', 3)[3]}": _call(m, u, b) for m, u, b in admin_attempts(base, rogue.url, real)}
     assert all(status in (404, 405) for status, _ in public.values()), {k: v[0] for k, v in public.items()}
@@ -220,7 +219,7 @@ def test_nobody_outside_the_pod_can_register_or_remove_workers(stack):
     exporter = {f"{m} {u.split('/', 3)[3]}": _call(m, u, b) for m, u, b in admin_attempts(metrics, rogue.url, real)}
     for key, (status, body) in exporter.items():
         assert body.lstrip().startswith("# ") and "vllm_router_" in body, (key, status, body[:200])  # metrics text
-    assert sorted((w["url"], w["model_id"]) for w in router_workers(base)) == before
+    assert sorted((w["url"], w["model_id"]) for w in router_workers(stack)) == before
     n = 20
     for i in range(n):
         stack["client"].completions.create(model=MODEL, prompt=f"request {i}", max_tokens=2)
@@ -334,7 +333,7 @@ def test_rolling_restart_under_steady_load_fails_no_request(stack):
     new = engine_pods(stack)
     assert len(new) == 2 and not ({p.name for p in new} & old)
     deadline = time.monotonic() + 30
-    while {w["url"] for w in router_workers(stack["base"]) if w["model_id"] == MODEL} != {f"http://{p.ip}:8000" for p in new}:
+    while {w["url"] for w in router_workers(stack) if w["model_id"] == MODEL} != {f"http://{p.ip}:8000" for p in new}:
         assert time.monotonic() < deadline, "the gateway does not route to the new replicas"
         time.sleep(0.5)
 
@@ -354,7 +353,7 @@ def test_sigkill_of_one_replica_fails_only_its_inflight_requests(stack):
         removed = back = None
         deadline = t_kill + 600
         while back is None and time.monotonic() < deadline:
-            urls = {w["url"] for w in router_workers(base) if w["model_id"] == MODEL}
+            urls = {w["url"] for w in router_workers(stack) if w["model_id"] == MODEL}
             if removed is None and victim_url not in urls:
                 removed = time.monotonic() - t_kill
             if removed is not None and victim_url in urls and victim.ready:

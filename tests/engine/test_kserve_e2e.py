@@ -6,7 +6,7 @@ import pytest
 
 import render_cache
 from llmcharts import paths
-from llmcharts.local import LocalRunner
+from llmcharts.local import LocalRunner, rootfs
 
 from conftest import STATS
 
@@ -50,6 +50,31 @@ def test_runtime_probe_paths_answer(predictor):
     for path in paths_:
         with urllib.request.urlopen(predictor["base"] + path, timeout=5) as r:
             assert r.status == 200, path
+
+
+def test_predictor_runs_read_only_behind_the_guard(predictor):
+    """The predictor pod KServe builds from the runtime runs its engine and guard with read-only roots (enforced by
+    the runner where this machine allows it, src/llmcharts/local/rootfs.py), the engine on the pod's loopback only:
+    from outside the pod its port answers nothing, and /invocations (served by vLLM without a key) is refused."""
+    import socket
+    import urllib.error
+    import urllib.request
+    runner = predictor["runner"]
+    pod = runner.pods_of("qwen-cpu-predictor")[0]
+    engine = next(c for c in pod.containers if c.name == "kserve-container")
+    port = int(next(a.split("=", 1)[1] for a in engine.argv() if a.startswith("--port=")))
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection((pod.ip, port), timeout=5).close()
+    req = urllib.request.Request(predictor["base"] + "/invocations", method="POST", data=b"{}",
+                                 headers={"Content-Type": "application/json"})
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(req, timeout=30)
+    assert e.value.code == 404
+    assert {c.name for c in pod.containers} == {"kserve-container", "guard"}
+    if runner.read_only_unavailable:
+        pytest.skip(f"read-only roots are not enforced on this machine: {runner.read_only_unavailable}")
+    for c in pod.containers:
+        assert rootfs.read_only(c.spec) and "ro" in rootfs.root_mount_options(c.proc.pid), c.name
 
 
 def test_graceful_stop(predictor):

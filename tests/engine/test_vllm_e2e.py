@@ -7,10 +7,13 @@ tiny model is written there as a Hub cache entry, so the rendered args run uncha
 """
 import concurrent.futures
 import json
+import os
 import re
 import shutil
+import socket
 import threading
 import time
+import urllib.request
 from pathlib import Path
 
 import openai
@@ -19,7 +22,7 @@ import pytest
 import render_cache
 from llmcharts import cli, discovery, e2e, paths
 from llmcharts.objects import dig
-from llmcharts.local import LocalRunner
+from llmcharts.local import LocalRunner, rootfs
 
 from conftest import STATS
 
@@ -84,6 +87,73 @@ def test_wrong_api_key_is_refused(stack):
 def test_rendered_probe_paths_answer(stack):
     checked = e2e.assert_probe_paths_answer(stack["objects"], stack["base"])
     assert len(checked) == 3
+
+
+def _engine(stack):
+    """(pod, the vLLM container, the engine's own address inside the pod: its loopback and port)."""
+    pod = next(p for p in stack["runner"].pods.values() if not p.deleted)
+    c = next(c for c in pod.containers if c.name == "vllm")
+    flags = dict(a[2:].split("=", 1) for a in c.argv() if a.startswith("--") and "=" in a)
+    return pod, c, f"http://{flags['host']}:{flags['port']}"
+
+
+def test_every_container_runs_with_a_read_only_root(stack):
+    """readOnlyRootFilesystem is the chart's default for the engine and the guard, and the runner enforced it for
+    real (src/llmcharts/local/rootfs.py): each process sees "/" read-only, writes only to its emptyDirs (/tmp, HOME)
+    and the model volume, and runs as the pod's runAsUser. The engine served every test above, and drains below, so."""
+    runner = stack["runner"]
+    if runner.read_only_unavailable:
+        pytest.skip(f"read-only roots are not enforced on this machine: {runner.read_only_unavailable}")
+    pod, _, _ = _engine(stack)
+    for c in pod.containers:
+        assert rootfs.read_only(c.spec), f"{c.name}: readOnlyRootFilesystem is not on"
+        assert "ro" in rootfs.root_mount_options(c.proc.pid), f"{c.name}: its root is writable"
+        uid = int(next(line.split()[1] for line in Path(f"/proc/{c.proc.pid}/status").read_text().splitlines()
+                       if line.startswith("Uid:")))
+        want = dig(c.spec, "securityContext", "runAsUser", default=dig(pod.spec, "securityContext", "runAsUser"))
+        assert uid == os.getuid() and want is not None  # outside: this machine's user; inside: runAsUser
+        inside = Path(f"/proc/{c.proc.pid}/uid_map").read_text().split()
+        assert int(inside[0]) == want, (c.name, inside, want)
+
+
+def test_the_engine_listens_only_on_the_pods_loopback(stack):
+    """The guard is the pod's only listener on the network: the engine's port answers nothing at the pod's IP (where
+    every other pod reaches it), and inside the pod the engine serves /invocations without a key, the bypass the
+    guard closes (so the refusals below are the guard's, not an engine that lacks the route)."""
+    pod, _, inside = _engine(stack)
+    port = int(inside.rsplit(":", 1)[1])
+    assert inside.startswith(f"http://{pod.lo}:") and pod.lo != pod.ip
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection((pod.ip, port), timeout=5).close()
+    assert e2e.http_status(inside + "/invocations", "POST", {"model": "llama-3.1-8b-instruct", "prompt": "x",
+                                                     "max_tokens": 1}) == 200
+
+
+def test_without_the_key_every_route_but_health_and_metrics_is_refused(stack):
+    """From outside the pod, without the key: every route the real engine serves (its OpenAPI document, read inside
+    the pod) is refused: 401 under /v1 (vLLM's own check), 404 from the guard elsewhere, /invocations and the
+    runtime-LoRA /adapters routes (VLLM_ALLOW_RUNTIME_LORA_UPDATING is on in this release) among them; GET /health
+    and /metrics answer 200 for probes and Prometheus. With the key, /v1 answers."""
+    _, container, inside = _engine(stack)
+    assert container.env().get("VLLM_ALLOW_RUNTIME_LORA_UPDATING") == "True"
+    with urllib.request.urlopen(inside + "/openapi.json", timeout=30) as r:
+        spec = json.loads(r.read())
+    routes = sorted((path, method.upper()) for path, ops in spec["paths"].items() for method in ops)
+    served = {r[0] for r in routes}
+    assert {"/invocations", "/adapters", "/adapters/{adapter_name}", "/v1/completions", "/health"} <= served, served
+    outcome = {}
+    for path, method in routes:
+        url = stack["base"] + re.sub(r"\{[^}]+\}", "x", path)
+        outcome[(path, method)] = e2e.http_status(url, method, None if method in ("GET", "HEAD", "DELETE") else {})
+    open_ = {("/health", "GET"): 200, ("/metrics", "GET"): 200}
+    want = {r: open_.get(r, 401 if r[0].startswith("/v1/") else 404) for r in routes}
+    wrong = {f"{m} {p}": f"{outcome[(p, m)]} (want {want[(p, m)]})" for p, m in routes if outcome[(p, m)] != want[(p, m)]}
+    assert not wrong, f"routes answering a client without the key: {wrong}"
+    assert e2e.http_status(stack["base"] + "/metrics") == 200
+    assert e2e.http_status(stack["base"] + "/invocations", "POST", {"model": "llama-3.1-8b-instruct", "prompt": "x"}) == 404
+    assert e2e.http_status(stack["base"] + "/v1/models", key=API_KEY) == 200
+    STATS["e2e: engine routes refused without the key (guard 404 / vLLM 401)"] = sum(
+        1 for r in routes if want[r] != 200)
 
 
 def test_every_metric_the_charts_reference_is_exposed(stack, helms):

@@ -127,12 +127,29 @@ def kpredictor(objs, name="llama-70b"):
 @on_kserve
 def _kserve_port_flag_differs(o):
     args = kcontainer(o)["args"]
-    args[args.index("--port=8080")] = "--port=9000"
+    args[args.index("--port=8081")] = "--port=9000"
 
 
 @on_kserve
 def _kserve_model_args_override_port(o):
     kpredictor(o)["model"]["args"].append("--port=9000")  # appended to the runtime's: the last --port wins
+
+
+@on_kserve
+def _kserve_unguarded_port_flag_differs(o):
+    args = kcontainer(o)["args"]  # the engine on all interfaces (as without the guard), on an undeclared port
+    args[args.index("--host=127.0.0.1")] = "--host=0.0.0.0"
+    args[args.index("--port=8081")] = "--port=9000"
+
+
+def _guard_forwards_elsewhere(o):
+    cm = find(o, "ConfigMap", "vllm-full-guard")
+    cm["data"]["haproxy.cfg"] = cm["data"]["haproxy.cfg"].replace("server engine 127.0.0.1:8001", "server engine 127.0.0.1:8002")
+
+
+def _engine_on_all_interfaces_beside_the_guard(o):
+    args = container(o)["args"]
+    args[args.index("--host=127.0.0.1")] = "--host=0.0.0.0"
 
 
 @on_kserve
@@ -142,6 +159,8 @@ def _kserve_prometheus_port_undeclared(o):
 
 @on_kserve
 def _kserve_prometheus_port_not_served(o):
+    args = kcontainer(o)["args"]  # the engine serving its own port (as without the guard)
+    args[args.index("--host=127.0.0.1")] = "--host=0.0.0.0"
     kcontainer(o)["ports"].append({"name": "extra", "containerPort": 9090, "protocol": "TCP"})
     kruntime(o)["spec"]["annotations"]["prometheus.kserve.io/port"] = "9090"
 
@@ -387,7 +406,9 @@ BREAKS = {
     "monitors_and_scalers_point_at_rendered_objects": [_monitor_wrong_port, _hpa_target_missing, _replicas_with_hpa],
     "names_and_labels_valid": [_bad_name, _bad_label, _kserve_bad_pod_label],
     "standard_labels_present": [_missing_standard_label],
-    "port_flags_match_declared_ports": [_kserve_port_flag_differs, _kserve_model_args_override_port],
+    "port_flags_match_declared_ports": [_kserve_unguarded_port_flag_differs],
+    "guard_forwards_to_the_engine": [_kserve_port_flag_differs, _kserve_model_args_override_port, _guard_forwards_elsewhere,
+                                     _engine_on_all_interfaces_beside_the_guard],
     "prometheus_annotations_match_ports": [_kserve_prometheus_port_undeclared, _kserve_prometheus_port_not_served,
                                            _kserve_prometheus_path_relative],
     "kserve_runtimes_serve_their_models": [_kserve_runtime_container_renamed, _kserve_format_not_served,

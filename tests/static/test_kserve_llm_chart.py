@@ -22,8 +22,8 @@ def runtime(objs):
 
 
 def runtime_container(objs):
-    (c,) = runtime(objs)["spec"]["containers"]
-    return c
+    """The runtime's kserve-container (the guard runs beside it)."""
+    return next(c for c in runtime(objs)["spec"]["containers"] if c["name"] == "kserve-container")
 
 
 def test_seed_preset_reproduces_the_kserve_example(helms):
@@ -40,9 +40,11 @@ def test_seed_preset_reproduces_the_kserve_example(helms):
     assert c["name"] == "kserve-container", "KServe merges the model into this container name only"
     assert c["image"] == "docker.io/vllm/vllm-openai:v0.32.0"
     assert c["command"] == ["vllm", "serve"]
-    for flag in ("--model=/mnt/models", "--port=8080", "--served-model-name={{.Name}}", "--host=0.0.0.0"):
+    # vLLM on the pod's loopback behind the guard, which serves the pod's port 8080
+    for flag in ("--model=/mnt/models", "--port=8081", "--served-model-name={{.Name}}", "--host=127.0.0.1"):
         assert flag in c["args"], flag
     assert c["ports"] == [{"name": "http", "containerPort": 8080, "protocol": "TCP"}]
+    assert [x["name"] for x in spec["containers"]] == ["kserve-container", "guard"]
     assert "resources" not in c, "runtime resources would be merged into every InferenceService"
     shm = next(v for v in spec["volumes"] if v["name"] == "dshm")
     assert shm["emptyDir"]["medium"] == "Memory"

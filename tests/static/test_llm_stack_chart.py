@@ -95,7 +95,7 @@ def test_admin_api_is_not_reachable_from_outside_the_pod(helms):
     svc = next(o for o in objs if o["kind"] == "Service" and o["metadata"]["name"] == "s-llm-stack-gateway")
     assert {p["name"]: (p["port"], p["targetPort"]) for p in svc["spec"]["ports"]} == {"http": (8000, "http"),
                                                                                         "metrics": (29000, "metrics")}
-    haproxy = next(o for o in objs if o["kind"] == "ConfigMap" and "haproxy.cfg" in o.get("data", {}))["data"]["haproxy.cfg"]
+    haproxy = next(o for o in objs if o["kind"] == "ConfigMap" and o["metadata"]["name"] == "s-llm-stack-gateway")["data"]["haproxy.cfg"]
     public = haproxy.split("frontend openai")[1].split("backend ")[0]
     assert "bind 0.0.0.0:8000" in public and "http-request return status 404" in public
     assert "server router 127.0.0.1:8001" in haproxy and "bind 127.0.0.1:8002" in haproxy
@@ -126,8 +126,8 @@ def test_only_the_gateway_reaches_the_engines(helms):
     objs = render(helms)
     gateway = next(p for p in pod_templates(objs) if p.labels.get("app.kubernetes.io/component") == "gateway")
     policies = {o["metadata"]["name"]: o for o in objs if o["kind"] == "NetworkPolicy"}
-    assert set(policies) == {"s-vllm", "s-tgi", "s-llm-stack-gateway"}
-    for name in ("s-vllm", "s-tgi"):
+    assert set(policies) == {"s-vllm", "s-tgi", "s-kserve-llm", "s-ray-llm", "s-llm-stack-gateway"}
+    for name in ("s-vllm", "s-tgi", "s-kserve-llm", "s-ray-llm"):
         peers = [peer for rule in policies[name]["spec"]["ingress"] for peer in rule["from"]]
         assert all("podSelector" in p and p["podSelector"] for p in peers), "no open peer"
         assert any(selector_matches(p["podSelector"], gateway.labels) for p in peers)

@@ -26,7 +26,8 @@ def test_seed_preset_reproduces_vllm_llama(helms):
     assert d["metadata"]["name"] == "vllm-llama" and d["spec"]["replicas"] == 2
     assert c["args"][0] == "/models/llama-3-70b"
     for flag in ("--tensor-parallel-size=4", "--max-model-len=8192", "--gpu-memory-utilization=0.9",
-                 "--enable-prefix-caching", "--enable-chunked-prefill", "--max-num-seqs=256", "--port=8000"):
+                 "--enable-prefix-caching", "--enable-chunked-prefill", "--max-num-seqs=256", "--host=127.0.0.1",
+                 "--port=8001"):
         assert flag in c["args"], flag
     assert any(a.startswith("--quantization=awq") for a in c["args"])
     assert c["resources"]["limits"]["nvidia.com/gpu"] == 4 == c["resources"]["requests"]["nvidia.com/gpu"]

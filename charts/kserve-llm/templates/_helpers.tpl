@@ -35,15 +35,24 @@ InferenceService name when it builds the pod (so clients send the InferenceServi
 Usage: {{- $flags := include "kserve-llm.runtimeFlags" . | fromJsonArray -}}
 */}}
 {{- define "kserve-llm.runtimeFlags" -}}
+{{- $listen := include "llm-common.guard.listen" (dict "context" . "port" .Values.runtime.port "portField" "runtime.port") | fromJson -}}
 {{- $flags := list
   (list "model" "/mnt/models" "str" "inferenceServices[].storageUri (KServe downloads it to /mnt/models)")
   (list "served-model-name" "{{.Name}}" "str" "inferenceServices[].name (KServe's {{.Name}})")
-  (list "host" "0.0.0.0" "str" "(chart: all interfaces)")
-  (list "port" .Values.runtime.port "int" "runtime.port")
+  (list "host" $listen.host "str" "(chart: loopback behind the guard, else all interfaces)")
+  (list "port" $listen.port "int" "runtime.port / guard.enginePort")
   (list "shutdown-timeout" .Values.drain.inflightTimeoutSeconds "int" "drain.inflightTimeoutSeconds")
   (list "api-key" nil "str" "apiKey.secretName (rendered as VLLM_API_KEY from the Secret)")
 -}}
 {{- toJson $flags -}}
+{{- end -}}
+
+{{/*
+kserve-llm.scratchDirs: JSON map of the runtime container's writable emptyDirs (llm-common.scratch): /tmp and HOME.
+Usage: {{- $dirs := include "kserve-llm.scratchDirs" . | fromJson -}}
+*/}}
+{{- define "kserve-llm.scratchDirs" -}}
+{{- toJson (dict "tmp" "/tmp" "home" "/home/vllm") -}}
 {{- end -}}
 
 {{/*
@@ -64,13 +73,17 @@ Usage: {{- $flags := include "kserve-llm.huggingfaceFlags" . | fromJsonArray -}}
 {{/*
 kserve-llm.runtimeContext: fills .out with the context of what every InferenceService shares through its runtime
 (llm-common.context.component): the top-level values, with the runtime's /dev/shm resolved (on unless shm.enabled is
-false: the runtime is shared, so it cannot size /dev/shm by one model's GPU count) and, for KServe's huggingfaceserver
+false: the runtime is shared, so it cannot size /dev/shm by one model's GPU count), the container security context
+carrying the pod's user, group, runAsNonRoot and seccomp profile (a ServingRuntime has no pod-level securityContext,
+so an InferenceService written by hand inherits only what its containers carry) and, for KServe's huggingfaceserver
 (huggingface.enabled), its health routes as the probe paths.
 Usage: {{- $rt := dict -}}{{- include "kserve-llm.runtimeContext" (dict "context" . "out" $rt) -}}
 */}}
 {{- define "kserve-llm.runtimeContext" -}}
 {{- $v := .context.Values -}}
 {{- $own := dict "shm" (dict "enabled" (or (kindIs "invalid" $v.shm.enabled) $v.shm.enabled) "sizeLimit" $v.shm.sizeLimit) -}}
+{{- $podUser := pick ($v.podSecurityContext | default dict) "runAsNonRoot" "runAsUser" "runAsGroup" "seccompProfile" -}}
+{{- $_ := set $own "containerSecurityContext" (merge (deepCopy ($v.containerSecurityContext | default dict)) $podUser) -}}
 {{- if $v.huggingface.enabled -}}
 {{- $p := $v.huggingface.probePaths -}}
 {{- $_ := set $own "probes" (mergeOverwrite (deepCopy $v.probes) (dict "startup" (dict "path" $p.startup) "readiness" (dict "path" $p.readiness) "liveness" (dict "path" $p.liveness))) -}}

@@ -58,15 +58,20 @@ spec:
   {{- /* A curl pod: no ServiceAccount, drain or scheduling of the chart's; its own security context below. */}}
   {{- include "llm-common.workload.podSpecFields" (dict "context" $ctx "automountToken" false
         "omit" (list "serviceAccountName" "terminationGracePeriodSeconds" "securityContext" "scheduling" "initContainers" "extraVolumes")) | nindent 2 }}
+  {{- /* "podSecurityContext" names the pods the test pod follows when they are not the context's (the gateway's). */}}
+  {{- $psc := .podSecurityContext | default $ctx.Values.podSecurityContext }}
+  {{- $pod := ternary $psc (dict) (kindIs "map" $psc) }}
   securityContext:
     runAsNonRoot: true
-    {{- /* curlimages/curl runs as curl_user (100:101). Where the chart's own pods leave the user to the platform
+    {{- /* The release's own user and group when they are 10000 or more, else 10001: curl needs no passwd entry and
+    writes nothing, so any non-root id serves. Where the chart's pods leave the user to the platform
     (podSecurityContext.runAsUser: null, as OpenShift's restricted SCC assigns one from the namespace's range), so
-    does the test pod; "podSecurityContext" names the pods it follows when they are not the context's (the gateway's). */}}
-    {{- $psc := .podSecurityContext | default $ctx.Values.podSecurityContext }}
+    does the test pod. */}}
     {{- if or (not (kindIs "map" $psc)) (hasKey $psc "runAsUser") }}
-    runAsUser: 100
-    runAsGroup: 101
+    {{- $uid := int ($pod.runAsUser | default 10001) }}
+    {{- $gid := int ($pod.runAsGroup | default 10001) }}
+    runAsUser: {{ ternary $uid 10001 (ge $uid 10000) }}
+    runAsGroup: {{ ternary $gid 10001 (ge $gid 10000) }}
     {{- end }}
     seccompProfile:
       type: RuntimeDefault

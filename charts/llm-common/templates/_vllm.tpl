@@ -116,13 +116,16 @@ user set the parallel sizes, not the inherited top-level value every other compo
 
 {{/*
 llm-common.vllm.env: the env list items every vLLM server container starts with: a writable HOME for the non-root
-user (torch.compile, Triton and vLLM caches live under it; the pod mounts an emptyDir at /home/vllm), no usage
-reports from a cluster that serves private models, and runtime LoRA loading when engine.lora.runtimeUpdates.
+user (torch.compile, Triton and vLLM caches live under it; the pod mounts an emptyDir at /home/vllm), USER (the
+runAsUser has no passwd entry in the image, and getpass.getuser(), which torch's inductor calls, fails without it),
+no usage reports from a cluster that serves private models, and runtime LoRA loading when engine.lora.runtimeUpdates.
 Usage: env: {{- include "llm-common.vllm.env" (dict "context" .) | nindent 2 }}
 */}}
 {{- define "llm-common.vllm.env" -}}
 - name: HOME
   value: /home/vllm
+- name: USER
+  value: vllm
 - name: VLLM_NO_USAGE_STATS
   value: "1"
 {{- if ((.context.Values.engine | default dict).lora | default dict).runtimeUpdates }}

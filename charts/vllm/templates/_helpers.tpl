@@ -33,11 +33,12 @@ exactly one flag; values left null keep vLLM's default.
 Usage: {{- $flags := include "vllm.flags" . | fromJsonArray -}}
 */}}
 {{- define "vllm.flags" -}}
+{{- $listen := include "llm-common.guard.listen" (dict "context" . "port" .Values.containerPort "portField" "containerPort") | fromJson -}}
 {{- $src := include "vllm.source" . | fromJson -}}
 {{- $flags := list
   (list "served-model-name" (prepend (.Values.model.aliases | default list) (include "vllm.servedModelName" .)) "list" "model.servedModelName / model.aliases")
-  (list "host" "0.0.0.0" "str" "(chart: all interfaces)")
-  (list "port" .Values.containerPort "int" "containerPort")
+  (list "host" $listen.host "str" "(chart: loopback behind the guard, else all interfaces)")
+  (list "port" $listen.port "int" "containerPort / guard.enginePort")
   (list "shutdown-timeout" .Values.drain.inflightTimeoutSeconds "int" "drain.inflightTimeoutSeconds")
   (list "revision" $src.revision "str" $src.fields.revision)
   (list "trust-remote-code" .Values.model.trustRemoteCode "flag" "model.trustRemoteCode")
@@ -71,6 +72,14 @@ Usage: args: {{- include "vllm.args" . | nindent 2 }}
 {{- end -}}
 
 {{/*
+vllm.scratchDirs: JSON map of the vLLM container's writable emptyDirs (llm-common.scratch): /tmp and HOME.
+Usage: {{- $dirs := include "vllm.scratchDirs" . | fromJson -}}
+*/}}
+{{- define "vllm.scratchDirs" -}}
+{{- toJson (dict "tmp" "/tmp" "home" "/home/vllm") -}}
+{{- end -}}
+
+{{/*
 vllm.container: the vLLM container of the Deployment (llm-common.workload.deployment), as a YAML list item.
 Usage: {{ include "vllm.container" . }}
 */}}
@@ -88,8 +97,11 @@ Usage: {{ include "vllm.container" . }}
     {{- include "llm-common.source.env" (dict "context" . "source" $src) | nindent 4 }}
     {{- include "llm-common.env.apiKey" (dict "context" . "name" "VLLM_API_KEY") | nindent 4 }}
     {{- include "llm-common.env.extraEnv" (dict "context" .) | nindent 4 }}
+    {{- /* The serving port: the guard's listener when guard.enabled (llm-common.guard), the probes' and Service's target. */}}
   {{- include "llm-common.workload.containerTail" (dict "context" . "port" .Values.containerPort
-        "volumeMounts" (concat (list (dict "name" "home" "mountPath" "/home/vllm") "models" "shm") (include "llm-common.source.volumeMounts" (dict "context" . "source" $src) | fromJsonArray))) | nindent 2 }}
+        "volumeMounts" (concat (include "llm-common.scratch.volumeMounts" (dict "context" . "dirs" (include "vllm.scratchDirs" . | fromJson)) | fromYamlArray)
+                               (list "models" "shm") (include "llm-common.source.volumeMounts" (dict "context" . "source" $src) | fromJsonArray))) | nindent 2 }}
+{{- include "llm-common.guard.container" (dict "context" . "port" .Values.containerPort) }}
 {{- end -}}
 
 {{/*

@@ -14,6 +14,17 @@ from .registry import Violation, invariant
 SECRET_LIKE = re.compile(r"(TOKEN|SECRET|PASSW|API_?KEY|ACCESS_KEY|CREDENTIAL|PRIVATE_KEY)", re.I)
 # As the engines' parsers read them: "_" for "-" (vLLM), and the value in the same item after "=" or a space.
 SECRET_FLAGS = re.compile(r"^--(api[-_]key|hf[-_]token|token|password|secret)(=|\s|$)")
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+# The guard's haproxy.cfg (llm-common.guard.haproxyConfig): its public listener and the engine behind it.
+GUARD_BIND = re.compile(r"^\s*bind\s+\S*:(\d+)\s*$", re.M)
+GUARD_SERVER = re.compile(r"^\s*server\s+engine\s+(\S+):(\d+)\s*$", re.M)
+
+
+def on_loopback(c: dict) -> bool:
+    """The container's server binds the pod's loopback only (--host=127.0.0.1): internal to the pod."""
+    return flag_value(container_argv(c), ("--host",)) in LOOPBACK
+
+
 VISIBLE_DEVICES = {"CUDA_VISIBLE_DEVICES", "NVIDIA_VISIBLE_DEVICES", "HIP_VISIBLE_DEVICES", "ROCR_VISIBLE_DEVICES"}
 
 
@@ -171,7 +182,7 @@ def port_flags_match_declared_ports(objects):
             port = flag_value(container_argv(c), PORT_FLAGS)
             if port is None or not port.isdigit():
                 continue  # no flag, or a value such as $(PORT) that only the runtime resolves
-            if flag_value(container_argv(c), ("--host",)) in ("127.0.0.1", "localhost", "::1"):
+            if on_loopback(c):
                 continue
             if int(port) not in declared_ports(c):
                 yield Violation("port_flags_match_declared_ports", pod.name,
@@ -193,7 +204,7 @@ def prometheus_annotations_match_ports(objects):
             if not owners:
                 yield Violation("prometheus_annotations_match_ports", pod.name,
                                 f"{key}: {value!r} is not a declared container port")
-            for c in owners:
+            for c in (c for c in owners if not on_loopback(c)):  # behind a guard: the guard serves the port
                 argv = container_argv(c)
                 serves = flag_value(argv, METRICS_PORT_FLAGS) or flag_value(argv, PORT_FLAGS)
                 if serves is not None and serves.isdigit() and serves != value:
@@ -204,3 +215,37 @@ def prometheus_annotations_match_ports(objects):
                 yield Violation("prometheus_annotations_match_ports", pod.name,
                                 f"{key}: {pod.annotations[key]!r} is not an absolute path")
 
+
+
+@invariant
+def guard_forwards_to_the_engine(objects):
+    """A pod with the guard (llm-common.guard): its haproxy.cfg (the ConfigMap its guard-config volume names) listens on
+    a port the pod declares and forwards to 127.0.0.1:<the port the engine binds>, and the engine binds only the pod's
+    loopback, so that nothing outside reaches it but through the guard."""
+    configmaps = {dig(o, "metadata", "name"): o for o in objects if o.get("kind") == "ConfigMap"}
+    for pod in pod_templates(objects):
+        guard = next((c for c in pod.containers(init=False) if c.get("name") == "guard"), None)
+        if guard is None:
+            continue
+        vol = next((v for v in pod.spec.get("volumes") or [] if v.get("name") == "guard-config"), {})
+        cfg = dig(configmaps.get(dig(vol, "configMap", "name")) or {}, "data", "haproxy.cfg")
+        if not cfg:
+            yield Violation("guard_forwards_to_the_engine", pod.name,
+                            f"the guard's ConfigMap {dig(vol, 'configMap', 'name')!r} is not rendered with a haproxy.cfg")
+            continue
+        bind, server = GUARD_BIND.search(cfg), GUARD_SERVER.search(cfg)
+        _, numbers = container_port_names(pod)
+        if not bind or int(bind.group(1)) not in numbers:
+            yield Violation("guard_forwards_to_the_engine", pod.name,
+                            f"the guard listens on {bind and bind.group(1)}, not a declared container port")
+        engines = [c for c in pod.containers(init=False) if flag_value(container_argv(c), PORT_FLAGS)]
+        for c in engines:
+            port = flag_value(container_argv(c), PORT_FLAGS)
+            if not on_loopback(c):
+                yield Violation("guard_forwards_to_the_engine", pod.name,
+                                f"container {c.get('name')} binds {flag_value(container_argv(c), ('--host',))} "
+                                "beside the guard: clients reach it without the guard")
+            if not server or server.group(1) not in LOOPBACK or server.group(2) != port:
+                yield Violation("guard_forwards_to_the_engine", pod.name,
+                                f"the guard forwards to {server and server.group(1)}:{server and server.group(2)} "
+                                f"but container {c.get('name')} listens on --port={port}")

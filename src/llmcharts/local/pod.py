@@ -7,7 +7,6 @@ signal and SIGKILL at the grace period. Init containers run first, one after ano
 from __future__ import annotations
 
 import os
-import re
 import signal
 import subprocess
 import threading
@@ -18,7 +17,8 @@ from pathlib import Path
 from ..objects import dig
 from .images import RunnerError, image_for, local_argv
 from .probes import Probe
-from .net import map_pod_address
+from . import rootfs
+from .net import map_mount_paths, map_pod_address
 
 # Kubelet restart back-off: 10 s doubling to 5 min; the first restart is immediate, and a container that ran for
 # 10 minutes starts over (pkg/kubelet/kubelet.go: backOffPeriod, MaxContainerBackOff).
@@ -69,6 +69,7 @@ class LocalContainer:
         runner = self.pod.runner
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8", "HOSTNAME": self.pod.name,
                **runner.kube_env(), **runner.extra_env}
+        env.update(rootfs.tmpdir_env(self.pod, self.spec))
         for e in self.spec.get("env") or []:
             env[e["name"]] = self.map_arg(self.pod.env_value(self.spec, e))
         return {**env, **self.env_overrides}
@@ -77,7 +78,7 @@ class LocalContainer:
 
     def spawn(self) -> None:
         self.log.parent.mkdir(parents=True, exist_ok=True)
-        argv, env = self.argv(), self.env()
+        argv, env = rootfs.argv_for(self.pod, self.spec, self.argv()), self.env()
         with open(self.log, "ab") as out:
             out.write(f"\n=== {time.strftime('%H:%M:%S')} start #{self.restarts}: {' '.join(argv)}\n".encode())
             self.proc = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT,
@@ -236,11 +237,12 @@ class LocalContainer:
 
 
 class LocalPod:
-    def __init__(self, runner, owner: dict, name: str, template: dict, ip: str):
+    def __init__(self, runner, owner: dict, name: str, template: dict, ip: str, lo: str | None = None):
         self.runner = runner
         self.owner = owner
         self.name = name
         self.ip = ip
+        self.lo = lo or ip  # the pod's own loopback (net.map_pod_address)
         self.labels = dig(template, "metadata", "labels", default={}) or {}
         self.spec = template.get("spec") or {}
         self.dir = runner.workdir / "pods" / name
@@ -254,6 +256,7 @@ class LocalPod:
                                 for c in self.spec.get("initContainers") or []]
         self.started_at = time.monotonic()
         self._threads: list[threading.Thread] = []
+        self._links: set[Path] = set()
 
     # -- volumes and values
 
@@ -290,7 +293,7 @@ class LocalPod:
         for key, rel in ([(i["key"], i["path"]) for i in items] if items else [(k, k) for k in data]):
             if key in data:
                 (d / rel).parent.mkdir(parents=True, exist_ok=True)
-                (d / rel).write_text(map_pod_address(str(data[key]), self.ip, bare=False))
+                (d / rel).write_text(map_pod_address(str(data[key]), self.ip, bare=False, lo=self.lo))
 
     def mounts(self, container: dict) -> list[tuple[str, Path]]:
         out = [((m["mountPath"].rstrip("/") or "/"), self.volumes[m["name"]] / m.get("subPath", ""))
@@ -300,9 +303,8 @@ class LocalPod:
     def map_value(self, container: dict, v: str) -> str:
         """A value as this process must see it: mount paths -> their host folders, the pod's own address -> its
         IP, Service URLs -> a ready pod behind the Service."""
-        for mount, host in self.mounts(container):
-            v = re.sub(rf"(^|[=:,\s]){re.escape(mount)}(?=/|$|[,\s:])", lambda m: m.group(1) + str(host), v)
-        return self.runner.map_service_urls(map_pod_address(v, self.ip))
+        v = map_mount_paths(v, dict(self.mounts(container)))
+        return self.runner.map_service_urls(map_pod_address(v, self.ip, lo=self.lo))
 
     def field_value(self, path: str | None) -> str:
         return {"metadata.name": self.name, "metadata.namespace": self.runner.namespace, "status.podIP": self.ip,
@@ -381,6 +383,7 @@ class LocalPod:
         for t in threads:
             t.join()
         self.deleted = True
+        rootfs.unlink(self)
         main = next(iter(results.values()), {})
         return {"preStop": main.get("preStop", 0), "sigterm_at": main.get("sigterm_at", 0),
                 "exited_after": time.monotonic() - t0, "sigkill": any(r.get("sigkill") for r in results.values()),
@@ -391,3 +394,4 @@ class LocalPod:
         for c in self.init_containers + self.containers:
             c.ready = False
             c.send(signal.SIGKILL)
+        rootfs.unlink(self)

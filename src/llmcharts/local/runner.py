@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ..objects import dig, selector_matches
 from ..pods import kserve_predictor_pod, kserve_runtime_for, predictor_service
+from . import rootfs
 from .images import RunnerError
 from .kubeapi import KubeAPI
 from .models import stage_tiny_model_for
@@ -32,8 +33,15 @@ class LocalRunner:
     WORKLOADS = ("Deployment", "StatefulSet")
 
     def __init__(self, objects: list[dict], workdir: Path, secrets: dict | None = None,
-                 namespace: str = "default", extra_env: dict | None = None, tiny_models: bool = False):
+                 namespace: str = "default", extra_env: dict | None = None, tiny_models: bool = False,
+                 enforce_read_only: bool | None = None):
         self.objects = objects
+        # Containers with readOnlyRootFilesystem run with a read-only root (rootfs.py) where this machine allows it;
+        # read_only_unavailable says why not otherwise. True: required (a RunnerError where it cannot be).
+        self.read_only_unavailable = rootfs.unavailable() if enforce_read_only is not False else "not asked for"
+        if enforce_read_only and self.read_only_unavailable:
+            raise RunnerError(f"read-only root filesystems cannot be enforced: {self.read_only_unavailable}")
+        self.enforce_read_only = not self.read_only_unavailable
         self.workdir = Path(workdir)
         self.secrets = secrets or {}
         self.namespace = namespace
@@ -172,7 +180,8 @@ class LocalRunner:
 
     def create_pod(self, workload: str) -> LocalPod:
         owner, template = self._workloads[workload]
-        pod = LocalPod(self, owner, f"{workload}-{_suffix(10)[:9]}-{_suffix()}", template, self.addresses.take())
+        pod = LocalPod(self, owner, f"{workload}-{_suffix(10)[:9]}-{_suffix()}", template, self.addresses.take(),
+                       lo=self.addresses.take())
         for c in pod.containers:
             for port in (p["containerPort"] for p in c.spec.get("ports") or []):
                 if port_taken(pod.ip, port):
