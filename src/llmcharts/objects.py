@@ -68,10 +68,20 @@ class PodTemplate:
 
 # ----------------------------------------------------------------- resources
 
+def is_gpu_resource(name: str) -> bool:
+    """A whole GPU (<vendor>/gpu) or an NVIDIA MIG slice (nvidia.com/mig-<profile>, the device plugin's mixed strategy)."""
+    return name.endswith(GPU_SUFFIX) or name.startswith("nvidia.com/mig-")
+
+
+def gpu_taint_key(name: str) -> str:
+    """The taint GPU node pools carry for a GPU resource: <vendor>/gpu (a MIG pool keeps nvidia.com/gpu)."""
+    return name.split("/", 1)[0] + GPU_SUFFIX
+
+
 def gpu_resources(container: dict) -> dict:
     """GPU resource name -> (request, limit) of a container."""
     res = container.get("resources") or {}
-    names = {k for section in ("requests", "limits") for k in (res.get(section) or {}) if k.endswith(GPU_SUFFIX)}
+    names = {k for section in ("requests", "limits") for k in (res.get(section) or {}) if is_gpu_resource(k)}
     return {n: (dig(res, "requests", n), dig(res, "limits", n)) for n in names}
 
 

@@ -178,3 +178,30 @@ def test_flags_the_chart_does_not_own_pass_the_guard(helms, tmp_path):
                                            and o["metadata"]["name"].endswith("-gateway")))["containers"]
                   if c["name"] == "router")
     assert router["args"][-2:] == ["--log-level", "debug"]
+
+
+@pytest.mark.parametrize("chart", ["vllm", "tgi"])
+def test_a_mig_slice_is_requested_tolerated_and_fit_checked(chart, helms, tmp_path):
+    """accelerator.migProfile: the pod asks for one nvidia.com/mig-<profile> (request = limit), tolerates the node
+    pool's nvidia.com/gpu taint, and passes every invariant (which count a MIG slice as the pod's GPU)."""
+    objs = harness(helms, chart, {"accelerator": {"type": "nvidia", "count": 1, "migProfile": "3g.40gb"}}, tmp_path)
+    spec = pod_of(objs, "Deployment")
+    res = next(c for c in spec["containers"] if "nvidia.com/mig-3g.40gb" in (c.get("resources") or {}).get("limits", {}))
+    assert res["resources"]["requests"]["nvidia.com/mig-3g.40gb"] == res["resources"]["limits"]["nvidia.com/mig-3g.40gb"] == 1
+    assert "nvidia.com/gpu" not in res["resources"]["limits"]
+    assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in spec["tolerations"]
+
+
+def test_the_fit_check_uses_the_mig_slice_memory(helms, tmp_path):
+    """Llama 3.1 8B in bf16 (16 GB of weights) fits a whole A100 80GB but not its 1g.10gb slice."""
+    profile = yaml.safe_load((paths.VALUES / "vllm" / "llama-3.1-8b-l4.yaml").read_text())["model"]["profile"]
+    values = merged(BASES["vllm"], {"model": {"profile": profile}, "engine": {"maxModelLen": 8192},
+                                    "accelerator": {"type": "nvidia", "count": 1, "product": "NVIDIA-A100-SXM4-80GB"}})
+    f = tmp_path / "whole.yaml"
+    f.write_text(yaml.safe_dump(values))
+    assert render_cache.report(helms, paths.CHARTS / "vllm", [f]).ok
+    values["accelerator"]["migProfile"] = "1g.10gb"
+    f.write_text(yaml.safe_dump(values))
+    for helm in helms.values():
+        r = helm.template(paths.CHARTS / "vllm", [f], release="ovr", namespace="llm-test")
+        assert not r.ok and "model.profile" in r.error and "MIG 1g.10gb slice" in r.error, r.error

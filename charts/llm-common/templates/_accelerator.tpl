@@ -6,21 +6,39 @@ Values read (see schemas/accelerator.schema.yaml):
   accelerator.count          GPUs per pod (ignored for cpu)
   accelerator.product        GPU product node label value, e.g. NVIDIA-A100-SXM4-80GB (default: global.gpuProduct)
   accelerator.productLabel   node label key (default nvidia.com/gpu.product, or amd.com/gpu.product-name)
-  accelerator.tolerateTaint  tolerate the "<resource> Exists NoSchedule" taint GPU node pools carry
+  accelerator.tolerateTaint  tolerate the "<vendor>/gpu Exists NoSchedule" taint GPU node pools carry
+  accelerator.migProfile     NVIDIA MIG slice (e.g. 3g.40gb): the pod asks for nvidia.com/mig-<profile> (the device
+                             plugin's "mixed" strategy) instead of whole GPUs
 */}}
 
 {{/*
-llm-common.accelerator.resourceName: "nvidia.com/gpu", "amd.com/gpu", or "" for cpu.
+llm-common.accelerator.resourceName: "nvidia.com/gpu", "nvidia.com/mig-<accelerator.migProfile>", "amd.com/gpu", or
+"" for cpu.
 Usage: {{ include "llm-common.accelerator.resourceName" (dict "context" .) }}
 */}}
 {{- define "llm-common.accelerator.resourceName" -}}
-{{- $type := (.context.Values.accelerator | default dict).type | default "nvidia" -}}
-{{- if eq $type "nvidia" -}}nvidia.com/gpu
+{{- $acc := .context.Values.accelerator | default dict -}}
+{{- $type := $acc.type | default "nvidia" -}}
+{{- if and $acc.migProfile (ne $type "nvidia") -}}
+{{- fail (printf "%s: MIG slices are NVIDIA's; with %s=%s leave it empty" (include "llm-common.context.field" (dict "context" .context "field" "accelerator.migProfile")) (include "llm-common.context.field" (dict "context" .context "field" "accelerator.type")) $type) -}}
+{{- end -}}
+{{- if and (eq $type "nvidia") $acc.migProfile -}}nvidia.com/mig-{{ $acc.migProfile }}
+{{- else if eq $type "nvidia" -}}nvidia.com/gpu
 {{- else if eq $type "amd" -}}amd.com/gpu
 {{- else if eq $type "cpu" -}}
 {{- else -}}
 {{- fail (printf "%s: %q is not supported; allowed: nvidia, amd, cpu" (include "llm-common.context.field" (dict "context" .context "field" "accelerator.type")) $type) -}}
 {{- end -}}
+{{- end -}}
+
+{{/*
+llm-common.accelerator.taintKey: the key of the taint GPU node pools carry, "<vendor>/gpu" (a MIG node pool keeps
+nvidia.com/gpu), or "" for cpu.
+Usage: {{ include "llm-common.accelerator.taintKey" (dict "context" .) }}
+*/}}
+{{- define "llm-common.accelerator.taintKey" -}}
+{{- $gpu := include "llm-common.accelerator.resourceName" (dict "context" .context) -}}
+{{- if $gpu -}}{{ index (splitList "/" $gpu) 0 }}/gpu{{- end -}}
 {{- end -}}
 
 {{/*
@@ -34,6 +52,9 @@ Usage: {{ include "llm-common.accelerator.count" (dict "context" .) | int }}
 {{- if lt $n 1 -}}
 {{- $type := include "llm-common.context.field" (dict "context" .context "field" "accelerator.type") -}}
 {{- fail (printf "%s: %d GPUs with %s=%s; set at least 1, or %s: cpu" (include "llm-common.context.field" (dict "context" .context "field" "accelerator.count")) $n $type $acc.type $type) -}}
+{{- end -}}
+{{- if and $acc.migProfile (ne $n 1) -}}
+{{- fail (printf "%s: %d MIG slices; a CUDA process uses one MIG device, so a replica gets exactly one slice: set 1 (with tensor and pipeline parallel size 1), or use whole GPUs (leave %s empty)" (include "llm-common.context.field" (dict "context" .context "field" "accelerator.count")) $n (include "llm-common.context.field" (dict "context" .context "field" "accelerator.migProfile"))) -}}
 {{- end -}}
 {{- $n -}}
 {{- else -}}0{{- end -}}
@@ -51,7 +72,9 @@ Usage: resources: {{- include "llm-common.accelerator.resources" (dict "context"
 {{- $gpu := include "llm-common.accelerator.resourceName" (dict "context" .context) -}}
 {{- range $section := list "requests" "limits" -}}
 {{- range $k, $_ := (get $res $section | default dict) -}}
-{{- if or (hasSuffix "/gpu" $k) (hasPrefix "nvidia.com/" $k) (hasPrefix "amd.com/" $k) -}}
+{{- if hasPrefix "nvidia.com/mig-" $k -}}
+{{- fail (printf "%s.%s: do not set GPUs in resources; for a MIG slice set %s: %s and %s: 1 (requests and limits are both derived from them)" (include "llm-common.context.field" (dict "context" $ctx "field" (printf "resources.%s" $section))) $k (include "llm-common.context.field" (dict "context" $ctx "field" "accelerator.migProfile")) (trimPrefix "nvidia.com/mig-" $k) (include "llm-common.context.field" (dict "context" $ctx "field" "accelerator.count"))) -}}
+{{- else if or (hasSuffix "/gpu" $k) (hasPrefix "nvidia.com/" $k) (hasPrefix "amd.com/" $k) -}}
 {{- fail (printf "%s.%s: do not set GPUs in resources; set %s (requests and limits are both derived from it)" (include "llm-common.context.field" (dict "context" $ctx "field" (printf "resources.%s" $section))) $k (include "llm-common.context.field" (dict "context" $ctx "field" "accelerator.count"))) -}}
 {{- end -}}
 {{- end -}}
@@ -100,7 +123,7 @@ Usage: {{- include "llm-common.accelerator.tolerations" (dict "context" .) | nin
 {{- define "llm-common.accelerator.tolerations" -}}
 {{- $v := .context.Values -}}
 {{- $list := list -}}
-{{- $gpu := include "llm-common.accelerator.resourceName" (dict "context" .context) -}}
+{{- $gpu := include "llm-common.accelerator.taintKey" (dict "context" .context) -}}
 {{- if and $gpu (ne false $v.accelerator.tolerateTaint) -}}
 {{- $list = append $list (dict "key" $gpu "operator" "Exists" "effect" "NoSchedule") -}}
 {{- end -}}
@@ -124,7 +147,7 @@ Usage: {{- include "llm-common.accelerator.nodeSelector" (dict "context" .) | ni
 {{- $product := $acc.product | default (($v.global | default dict).gpuProduct) -}}
 {{- if and $gpu $product -}}
 {{- include "llm-common.gpus.validateProduct" (dict "context" .context) -}}
-{{- $label := $acc.productLabel | default (ternary "nvidia.com/gpu.product" "amd.com/gpu.product-name" (eq $gpu "nvidia.com/gpu")) -}}
+{{- $label := $acc.productLabel | default (ternary "nvidia.com/gpu.product" "amd.com/gpu.product-name" (hasPrefix "nvidia.com/" $gpu)) -}}
 {{- $_ := set $sel $label $product -}}
 {{- end -}}
 {{- if $sel }}

@@ -87,6 +87,13 @@ Usage: {{- $fit := include "llm-common.sizing.fit" (dict "context" . "profile" .
 {{- $gpus := mul $tp $pp -}}
 {{- $util := float64 (ternary 0.9 $ev.gpuMemoryUtilization (kindIs "invalid" $ev.gpuMemoryUtilization)) -}}
 {{- $gpuBytes := mul (int64 $row.memoryMiB) 1048576 -}}
+{{- $slice := "" -}}
+{{- with $acc.migProfile -}}
+{{- /* A MIG slice has the memory its profile names (3g.40gb: 40 GB), taken as 10^9-byte GB: a little below what
+the slice has in GiB (A100-80GB's 3g.40gb is 39.5 GiB), so the check errs on the side of refusing. */ -}}
+{{- $gpuBytes = mul (int64 (regexReplaceAll "^.*[.]([0-9]+)gb.*$" . "${1}")) 1000000000 -}}
+{{- $slice = printf " MIG %s slice (%s)" . (include "llm-common.context.field" (dict "context" $ctx "field" "accelerator.migProfile")) -}}
+{{- end -}}
 {{- $usable := int64 (floor (mulf $gpuBytes $util)) -}}
 {{- $weights := int64 $p.weightsBytes -}}
 {{- $perGpu := div (add $weights $gpus -1) $gpus -}}
@@ -112,7 +119,7 @@ Usage: {{- $fit := include "llm-common.sizing.fit" (dict "context" . "profile" .
       "maxModelLen" $maxLen "blocks" 0 "blocksPerSequence" 0 "tokens" 0 "concurrency" 0 "fits" true "error" ""
       "fields" $ef "profileField" $pf -}}
 {{- $gib := 1073741824.0 -}}
-{{- $where := printf "%d x %s (%s: %.1f GiB each) at %s %v" $gpus $product $productField (divf $gpuBytes $gib) (get $ef "gpuMemoryUtilization") $util -}}
+{{- $where := printf "%d x %s%s (%s: %.1f GiB each) at %s %v" $gpus $product $slice $productField (divf $gpuBytes $gib) (get $ef "gpuMemoryUtilization") $util -}}
 {{- $gpusWhat := printf "%s x %s" (get $ef "tensorParallelSize") (get $ef "pipelineParallelSize") -}}
 {{- if eq (get $ef "tensorParallelSize") (get $ef "pipelineParallelSize") -}}{{- $gpusWhat = get $ef "tensorParallelSize" -}}{{- end -}}
 {{- if le $kvMem 0 -}}

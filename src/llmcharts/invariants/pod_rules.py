@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 from ..objects import (all_env, container_argv, container_port_names, declared_ports, dig, flag_value, gpu_count,
-                       gpu_resources, quantity)
+                       gpu_resources, gpu_taint_key, quantity)
 from ..pods import pod_templates
 from .registry import Violation, invariant
 
@@ -43,7 +43,7 @@ def gpu_requests_equal_limits(objects):
 def gpu_pods_tolerate_gpu_taint(objects):
     """GPU node pools are tainted '<vendor>/gpu:NoSchedule'; a GPU pod without the toleration stays Pending."""
     for pod in pod_templates(objects):
-        names = {n for c in pod.containers() for n in gpu_resources(c)}
+        names = {gpu_taint_key(n) for c in pod.containers() for n in gpu_resources(c)}
         for name in names:
             ok = any((t.get("operator") == "Exists" and t.get("key") in (None, "", name)
                       or t.get("key") == name) and t.get("effect") in (None, "", "NoSchedule")
