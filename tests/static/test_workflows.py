@@ -257,7 +257,7 @@ def test_lint_and_test_runs_the_suite_and_ct_lint():
     assert "scripts/bootstrap" in run and ".ci/run" in run
     assert re.search(r"^ct lint --config ct\.yaml", run, re.M)
     assert "helm/chart-testing-action" in uses("lint-and-test.yaml")
-    # CI has no ../shared: the CRDs come from the pinned fetch, and the suite is pointed at them
+    # CI has nothing beside the clone: the CRDs come from the pinned fetch, and the suite is pointed at them
     env = wf["jobs"]["test"]["steps"][-1].get("env") or {}
     assert "crds/crds" in env.get("LLMCHARTS_CRD_DIRS", "") and "crds-compat" in env["LLMCHARTS_CRD_DIRS"]
 
@@ -281,10 +281,11 @@ def test_kind_e2e_runs_every_chart_and_the_scheduling_test():
     assert sched.index("scripts/kind-prepare.sh operator kwok") < sched.index("tests/kind/test_gpu_scheduling.py")
 
 
-def test_cluster_scripts_never_read_shared():
-    """Users clone the repository with nothing beside it: CRDs come from pinned downloads or operators' charts."""
+def test_cluster_scripts_never_reach_outside_the_clone():
+    """Users clone the repository with nothing beside it: CRDs come from pinned downloads or operators' charts, so no
+    cluster script names a path above the repository (a "../" path)."""
     for script in sorted((ROOT / "scripts").glob("kind-*.sh")):
-        assert "../shared" not in script.read_text(), f"{script.name} reads ../shared"
+        assert "../" not in script.read_text(), f"{script.name} reads a path outside the repository"
 
 
 def test_gpu_workflow_is_manual_on_a_self_hosted_gpu_runner():
